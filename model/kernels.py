@@ -1,0 +1,40 @@
+"""How a deelopgave kernel is compiled, and the few helpers kernels share.
+
+A kernel is a plain function of 1-D float64 arrays with the draw axis first (report mode passes arrays of
+length 1). It uses only arithmetic and numpy ufuncs, so the same function body runs
+
+- compiled by numba (``kernel(...)``, GIL-free, used by the Monte Carlo engine and by report mode),
+- as plain Python on numpy arrays (``NUMBA_DISABLE_JIT=1``, or ``python_function(kernel)``), and
+- on PyTensor variables (``python_function(kernel)``), which is how the PyMC calibration reuses the formulas.
+
+Shared helpers are declared with ``register_jitable``: plain Python functions that numba inlines when they are
+called from a compiled kernel.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba.extending import register_jitable
+
+
+def kernel(func):
+    """Compile a deelopgave kernel with numba (cached on disk, releases the GIL)."""
+    return numba.njit(cache=True, nogil=True)(func)
+
+
+def python_function(compiled):
+    """The uncompiled Python function behind a kernel (works on numpy arrays and PyTensor variables)."""
+    return getattr(compiled, "py_func", compiled)
+
+
+@register_jitable
+def positief(x):
+    """max(x, 0), written so that numba, numpy and PyTensor all accept it (and it has a subgradient)."""
+    return 0.5 * (x + np.abs(x))
+
+
+@register_jitable
+def tussen(laag, hoog, positie):
+    """Linear interpolation: ``laag`` at positie 0, ``hoog`` at positie 1 (extrapolates outside)."""
+    return laag + positie * (hoog - laag)

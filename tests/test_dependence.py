@@ -1,0 +1,262 @@
+"""Tests for model.dependence (Gaussian copula for declared rank correlations)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import ndtr
+
+from model.dependence import (
+    CorrelationRepairWarning,
+    build_copula,
+    correlate,
+    normal_to_spearman,
+    rank_correlation_report,
+    spearman_to_normal,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+WHERE = "priors/correlaties.yaml"
+
+NAMES = ("a", "b", "c", "d", "e", "f", "g")
+DECLARED = {
+    "groepen": {
+        "abc": {"description": "common driver", "rho": 0.7, "leden": ["a", "b", "c"]},
+    },
+    "paren": [
+        ["c", "a", 0.5],  # overrides the group value for (a, c)
+        ["e", "f", -0.4],
+    ],
+}
+
+
+def _plan():
+    return build_copula(NAMES, DECLARED, where=WHERE)
+
+
+# ---------------------------------------------------------------------------- structure
+
+
+def test_requested_matrix_and_blocks():
+    plan = _plan()
+    expected = np.eye(7)
+    for i, j, r in [(0, 1, 0.7), (1, 2, 0.7), (0, 2, 0.5), (4, 5, -0.4)]:
+        expected[i, j] = expected[j, i] = r
+    np.testing.assert_array_equal(plan.requested, expected)
+    assert plan.names == NAMES
+    assert [b.tolist() for b in plan.blocks] == [[0, 1, 2], [4, 5]]
+    assert all(b.dtype == np.int64 for b in plan.blocks)
+    assert not plan.repaired
+    np.testing.assert_allclose(plan.normal_corr, spearman_to_normal(expected) * (1 - np.eye(7)) + np.eye(7))
+    for blk, L in zip(plan.blocks, plan.chol):
+        np.testing.assert_allclose(L @ L.T, plan.normal_corr[np.ix_(blk, blk)], atol=1e-14)
+        assert np.all(np.triu(L, 1) == 0)
+    np.testing.assert_allclose(plan.target, plan.requested, atol=1e-14)
+
+
+def test_no_declarations_is_identity():
+    for declared in (None, {}, {"groepen": None, "paren": None}):
+        plan = build_copula(NAMES, declared)
+        np.testing.assert_array_equal(plan.requested, np.eye(7))
+        assert plan.blocks == () and plan.chol == ()
+    z = np.random.default_rng(0).standard_normal((7, 100))
+    z0 = z.copy()
+    correlate(z, plan)
+    np.testing.assert_array_equal(z, z0)
+
+
+def test_conversion_roundtrip():
+    rho = np.linspace(-0.99, 0.99, 41)
+    np.testing.assert_allclose(normal_to_spearman(spearman_to_normal(rho)), rho, atol=1e-12)
+
+
+def test_zero_pair_does_not_create_block():
+    plan = build_copula(NAMES, {"paren": [["a", "b", 0.0], ["c", "d", 0.3]]})
+    assert [b.tolist() for b in plan.blocks] == [[2, 3]]
+
+
+# ---------------------------------------------------------------------------- sampling
+
+
+def test_achieved_rank_correlations_match_requested():
+    plan = _plan()
+    n = 200_000
+    z = np.random.default_rng(20240601).standard_normal((len(NAMES), n))
+    untouched = z[[3, 6]].copy()
+    correlate(z, plan)
+    np.testing.assert_array_equal(z[[3, 6]], untouched)  # parameters outside blocks unchanged
+
+    # Monotone marginal transforms: lognormal, uniform via Phi, and a decreasing one.
+    x = z.copy()
+    x[0] = np.exp(0.3 + 0.8 * z[0])
+    x[1] = ndtr(z[1])
+    x[2] = 5.0 + 2.0 * ndtr(z[2]) ** 3
+    x[4] = np.exp(z[4])
+    x[5] = 10.0 * ndtr(z[5])
+
+    report = rank_correlation_report(x, plan)
+    assert {(r["a"], r["b"]) for r in report} == {("a", "b"), ("a", "c"), ("b", "c"), ("e", "f")}
+    for r in report:
+        assert r["target"] == pytest.approx(r["requested"])
+        assert 0 < r["mc_se"] < 0.005
+        assert abs(r["achieved"] - r["requested"]) < 4 * r["mc_se"], r
+
+    # A decreasing transform flips the sign of the rank correlation.
+    x[0] = -x[0]
+    rep = {(r["a"], r["b"]): r for r in rank_correlation_report(x, plan)}
+    assert rep[("a", "b")]["achieved"] == pytest.approx(-0.7, abs=4 * rep[("a", "b")]["mc_se"])
+
+
+# ---------------------------------------------------------------------------- repair
+
+
+def test_infeasible_declaration_is_repaired():
+    names = ("p", "q", "r", "s")
+    declared = {"groepen": {"tegen": {"rho": -0.9, "leden": ["p", "q", "r"]}}}
+    with pytest.warns(CorrelationRepairWarning) as rec:
+        plan = build_copula(names, declared, where=WHERE)
+    msg = str(rec[0].message)
+    assert WHERE in msg and "Largest change" in msg
+    assert plan.repaired
+
+    c = plan.normal_corr
+    np.testing.assert_array_equal(c, c.T)
+    np.testing.assert_allclose(np.diag(c), 1.0)
+    assert np.linalg.eigvalsh(c).min() >= -1e-10
+    # The nearest correlation matrix to the equicorrelated one is equicorrelated at -1/2.
+    sub = c[:3, :3]
+    np.testing.assert_allclose(sub[~np.eye(3, dtype=bool)], -0.5, atol=1e-6)
+    assert c[3, 3] == 1.0 and np.all(c[3, :3] == 0.0)
+    # Close to the requested: Frobenius distance equals the known optimum.
+    conv = spearman_to_normal(plan.requested)
+    np.fill_diagonal(conv, 1.0)
+    opt = np.sqrt(6) * (abs(spearman_to_normal(-0.9)) - 0.5)
+    assert np.linalg.norm(c - conv) == pytest.approx(opt, rel=1e-5)
+    (L,) = plan.chol
+    np.testing.assert_allclose(L @ L.T, sub, atol=1e-12)
+
+
+def test_repair_of_inconsistent_pairs_close_to_higham():
+    # a~b, b~c strongly positive, a~c strongly negative: infeasible.
+    names = ("a", "b", "c")
+    declared = {"paren": [["a", "b", 0.9], ["b", "c", 0.9], ["a", "c", -0.9]]}
+    with pytest.warns(CorrelationRepairWarning):
+        plan = build_copula(names, declared)
+    c = plan.normal_corr
+    assert np.linalg.eigvalsh(c).min() >= -1e-10
+    np.testing.assert_allclose(np.diag(c), 1.0)
+    # The repair keeps the sign pattern and is a modest change.
+    assert c[0, 1] > 0.3 and c[1, 2] > 0.3 and c[0, 2] < -0.3
+    # Sampling reproduces the repaired target.
+    z = np.random.default_rng(1).standard_normal((3, 50_000))
+    correlate(z, plan)
+    for r in rank_correlation_report(z, plan):
+        assert abs(r["achieved"] - r["target"]) < 4 * r["mc_se"]
+
+
+def test_feasible_declaration_emits_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = _plan()
+    assert not plan.repaired
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "declared, fragments",
+    [
+        ({"paren": [["a", "onbekend", 0.3]]}, ["paren[0]", "onbekend"]),
+        ({"groepen": {"g1": {"rho": 0.3, "leden": ["a", "zzz"]}}}, ["groepen.g1", "zzz"]),
+        ({"paren": [["a", "b", 1.5]]}, ["paren[0]", "1.5"]),
+        ({"groepen": {"g1": {"rho": -1.0, "leden": ["a", "b"]}}}, ["groepen.g1", "-1.0"]),
+        ({"paren": [["a", "b", 0.3], ["b", "a", 0.4]]}, ["paren[1]", "0.4", "already declared"]),
+        ({"paren": [["a", "a", 0.3]]}, ["paren[0]", "itself"]),
+        ({"groepen": {"g1": {"rho": 0.3, "leden": ["a", "b", "a"]}}}, ["groepen.g1", "itself"]),
+        (
+            {"groepen": {"g1": {"rho": 0.3, "leden": ["a", "b"]}, "g2": {"rho": 0.5, "leden": ["b", "a"]}}},
+            ["groepen.g2", "groepen.g1"],
+        ),
+        ({"paren": [["a", "b"]]}, ["paren[0]"]),
+        ({"groepen": {"g1": {"rho": 0.3, "members": ["a", "b"]}}}, ["groepen.g1", "members"]),
+        ({"pairs": []}, ["pairs"]),
+        ({"paren": [["a", "b", "0.3"]]}, ["paren[0]", "number"]),
+    ],
+)
+def test_invalid_declarations(declared, fragments):
+    with pytest.raises(ValueError) as exc:
+        build_copula(NAMES, declared, where=WHERE)
+    msg = str(exc.value)
+    assert msg.startswith(WHERE + ": ")
+    for frag in fragments:
+        assert frag in msg, (frag, msg)
+
+
+def test_error_is_prior_error():
+    errors = pytest.importorskip("model.errors")
+    with pytest.raises(errors.PriorError):
+        build_copula(NAMES, {"paren": [["a", "b", 1.5]]})
+
+
+def test_same_value_declared_twice_is_fine():
+    plan = build_copula(NAMES, {"paren": [["a", "b", 0.3], ["b", "a", 0.3]]})
+    assert plan.requested[0, 1] == 0.3
+
+
+def test_correlate_rejects_bad_input():
+    plan = _plan()
+    with pytest.raises(ValueError):
+        correlate(np.zeros((6, 10)), plan)
+    with pytest.raises(ValueError):
+        correlate(np.zeros((7, 10), dtype=np.float32), plan)
+    with pytest.raises(ValueError):
+        correlate(np.asfortranarray(np.zeros((7, 10))), plan)
+
+
+# ---------------------------------------------------------------------------- jit parity
+
+PARITY_NAMES = tuple("abcdefgh")
+PARITY_DECLARED = {
+    "groepen": {"g": {"rho": 0.6, "leden": ["a", "b", "c", "d"]}},
+    "paren": [["a", "c", 0.3], ["f", "h", -0.45], ["d", "e", 0.3]],
+}
+
+_PARITY_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from model.dependence import build_copula, correlate
+    names, declared = json.loads(sys.argv[2])
+    plan = build_copula(names, declared)
+    z = np.random.default_rng(7).standard_normal((len(names), 5000))
+    correlate(z, plan)
+    np.save(sys.argv[1], z)
+    """
+)
+
+
+def test_disable_jit_gives_identical_output(tmp_path):
+    arg = json.dumps([PARITY_NAMES, PARITY_DECLARED])
+    out = {}
+    for flag in ("0", "1"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=flag, PYTHONPATH=str(ROOT))
+        f = tmp_path / f"z{flag}.npy"
+        subprocess.run([sys.executable, "-c", _PARITY_SCRIPT, str(f), arg], check=True, env=env, cwd=ROOT, timeout=120)
+        out[flag] = np.load(f)
+    np.testing.assert_array_equal(out["0"], out["1"])
+
+    # Sanity: the result equals an explicit z[block] = L @ z[block].
+    plan = build_copula(PARITY_NAMES, PARITY_DECLARED)
+    assert not plan.repaired and len(plan.blocks) == 2
+    z = np.random.default_rng(7).standard_normal((8, 5000))
+    expected = z.copy()
+    for blk, L in zip(plan.blocks, plan.chol):
+        expected[blk] = L @ z[blk]
+    np.testing.assert_allclose(out["0"], expected, rtol=0, atol=1e-13)
