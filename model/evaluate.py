@@ -97,3 +97,14 @@ def lines_to_dataset(lines: Mapping[str, np.ndarray], *, dim: str = "draw", coor
     ds.attrs.setdefault("kolommen", "; ".join(f"{k}: {v}" for k, v in KOLOMMEN.items()))
     ds.attrs.setdefault("doelen", "; ".join(f"{k}: {v}" for k, v in DOELEN.items()))
     return ds
+
+
+def column_totals(lines: Mapping[str, np.ndarray], *, include_pm: bool = False) -> dict[str, np.ndarray]:
+    """Sum the cost lines into the three columns of Table 1.2 (PM lines excluded unless asked)."""
+    totals: dict[str, np.ndarray] = {}
+    for d, line in cost_lines():
+        if d.pm and not include_pm:
+            continue
+        arr = lines[line.naam]
+        totals[d.kolom] = totals[d.kolom] + arr if d.kolom in totals else arr
+    return totals

@@ -701,7 +701,7 @@ def plot_tornado(
     ax.set_ylabel("Input")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="best", fontsize="small")
     return _save(fig, path_stem)
 
 
