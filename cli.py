@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from model.errors import PriorError
 
@@ -28,7 +29,66 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, tuple] = {}
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from model import engine, plots, runs, summary
+    from model.data import load_gebieden
+    from model.priors import load_priors
+
+    priors_arg = args.priors
+    posterior = None
+    if priors_arg is not None and (priors_arg == "gekalibreerd" or (Path(priors_arg) / "posterior.nc").exists()):
+        from model.calibration import load_posterior_draws
+        posterior = load_posterior_draws(priors_arg)
+        priors_arg = None
+    priors = load_priors(priors_arg)
+    threads = args.threads or engine.default_threads()
+    with runs.Timer() as timer:
+        plan = engine.make_plan(priors, load_gebieden(), chunk_size=args.chunk_size, posterior=posterior)
+        bar = tqdm(total=args.draws, unit="draw", unit_scale=True, disable=args.json or args.draws < 500_000,
+                   file=sys.stderr)
+        result = engine.run(plan=plan, draws=args.draws, seed=args.seed, threads=threads,
+                            keep=False if args.summaries_only else None, progress=bar.update)
+        bar.close()
+        rows = summary.summarise(result)
+    with runs.new_run_dir(args.out, "run") as (tmp, final):
+        runs.write_dataset(summary.to_dataset(result, rows), tmp / "dataset.nc")
+        runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True))
+        plots.s_curves(result, rows, tmp)
+        plots.intervals(rows, tmp)
+        runs.write_json(runs.manifest(result, rows, timer.seconds,
+                                      {"posterior": str(args.priors) if posterior is not None else None}),
+                        tmp / "manifest.json")
+    if args.json:
+        out = summary.summary_json(rows)
+        out["run_dir"] = str(final)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print(summary.overview_table(rows))
+        print(f"\n{result.draws:,} trekkingen, seed {result.seed}, {threads} thread(s), "
+              f"{timer.seconds:.1f} s; run folder: {final}")
+    return 0
+
+
+def _register_run(sub) -> None:
+    from model.engine import DEFAULT_CHUNK
+
+    p = sub.add_parser("run", help="Monte Carlo run: intervals for every deelopgave, goal, column and PM line")
+    p.add_argument("--draws", type=int, default=200_000, help="number of draws (default 200,000)")
+    p.add_argument("--seed", type=int, default=20250101)
+    p.add_argument("--threads", type=int, default=None, help="threads (default: up to 2)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+                   help="draws per chunk; part of the random stream's definition")
+    p.add_argument("--out", default="runs", help="folder for run folders (default runs/)")
+    p.add_argument("--priors", default=None,
+                   help="prior directory, or 'gekalibreerd' / a calibration run folder for the posterior")
+    p.add_argument("--summaries-only", action="store_true", help="stream summaries; keep no draws")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (euros)")
+    p.set_defaults(func=_cmd_run)
+
+
+COMMANDS: dict[str, tuple] = {"run": (_register_run, None)}
 
 
 def build_parser() -> argparse.ArgumentParser:

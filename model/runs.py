@@ -1,0 +1,133 @@
+"""Run folders: written atomically (a temporary folder renamed at the end), never overwritten.
+
+Each folder holds ``dataset.nc`` (netCDF4 via h5netcdf; the root group opens with plain
+``xarray.open_dataset``, the group ``prior`` with ``arviz.from_netcdf``), ``summary.csv``, ``summary.md``,
+``manifest.json`` and the plots.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("numpy", "scipy", "numba", "xarray", "h5netcdf", "pymc", "arviz", "SALib", "dask", "matplotlib",
+            "pyyaml")
+
+
+def code_version() -> dict:
+    """Git commit of the code (and whether the work tree has changes)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or "unknown"
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "model", "priors", "data", "cli.py"],
+                                    cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "unknown", None
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+@contextmanager
+def new_run_dir(out: str | Path, prefix: str):
+    """Yield a temporary folder; on success rename it to a fresh ``<prefix>-<UTC time>-<hex>`` folder."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    final = out / f"{prefix}-{stamp}-{secrets.token_hex(3)}"
+    tmp = out / f".tmp-{final.name}"
+    tmp.mkdir()
+    try:
+        yield tmp, final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():  # pragma: no cover - the random suffix makes this practically impossible
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FileExistsError(f"{final}: run folder exists; runs are never overwritten")
+    os.rename(tmp, final)
+
+
+def write_dataset(ds, path: Path) -> None:
+    """Root group: the plain dataset; group ``prior``: the same with a ``chain`` dim for ArviZ."""
+    ds.to_netcdf(path, engine="h5netcdf")
+    if "draw" in ds.dims:
+        prior = ds[[v for v in ds.data_vars if "draw" in ds[v].dims]].expand_dims(chain=[0])
+        prior = prior.drop_vars([c for c in prior.coords if c not in ("chain", "draw", "uitkomst")])
+        prior.attrs = {"created_at": datetime.now(timezone.utc).isoformat(), "inference_library": "npvr-model",
+                       **{k: v for k, v in ds.attrs.items() if isinstance(v, (int, float, str))}}
+        prior.to_netcdf(path, engine="h5netcdf", mode="a", group="prior")
+
+
+def write_summary(rows: list[dict], folder: Path, markdown: str) -> None:
+    keys = list(rows[0])
+    with (folder / "summary.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    (folder / "summary.md").write_text(markdown + "\n", encoding="utf-8")
+
+
+def manifest(result, rows: list[dict], wall_time: float, extra: dict | None = None) -> dict:
+    plan = result.plan
+    return {
+        "kind": "run",
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        **code_version(),
+        "prior_directory": plan.priors.directory,
+        "prior_hashes": dict(plan.priors.file_hashes),
+        "seed": result.seed,
+        "draws": result.draws,
+        "chunk_size": plan.chunk_size,
+        "n_chunks": result.n_chunks,
+        "stream": "chunk k: numpy Generator(PCG64(SeedSequence(seed, spawn_key=(k,)))); normals drawn draw-major",
+        "threads": result.threads,
+        "draws_kept": result.outputs is not None,
+        "overrides": dict(plan.overrides),
+        "gemeenten": list(plan.gebieden.gm_code),
+        "versions": versions(),
+        "wall_time_s": wall_time,
+        "mc_standard_errors": {r["output"]: {k: r[k] for k in r if k.startswith("mcse_")} for r in rows
+                               if r["soort"] in ("kolom", "deelopgave", "totaal")},
+        **(extra or {}),
+    }
+
+
+def write_json(obj, path: Path) -> None:
+    def default(x):
+        if isinstance(x, (np.floating, np.integer)):
+            return x.item()
+        if isinstance(x, np.ndarray):
+            return x.tolist()
+        raise TypeError(type(x))
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=default), encoding="utf-8")
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
