@@ -47,23 +47,34 @@ def check_inputs(available: Mapping[str, object], where: str = "priors") -> None
 def evaluate(values: Mapping[str, object], *, python: bool = False) -> dict[str, object]:
     """Run every kernel in registry order.
 
-    ``values`` maps each required input to a 1-D float64 array (all of the same length: the draws), or, with
-    ``python=True``, to anything the kernels' Python functions accept (numpy arrays, PyTensor variables).
-    Returns a dict of every line (cost lines and auxiliary ones) by name.
+    ``values`` maps each required input to a 1-D float64 array (all of the same length: the draws). The kernels
+    run inside the one compiled loop over draws (:mod:`model.compiled`) that the Monte Carlo engine uses too.
+    With ``python=True`` the kernels' plain Python functions run on the values as given (numpy arrays, PyTensor
+    variables: the calibration's path). Returns a dict of every line (cost and auxiliary lines) by name.
     """
-    namespace = dict(values)
-    out: dict[str, object] = {}
-    for d in DEELOPGAVEN:
-        func = python_function(d.kernel) if python else d.kernel
-        try:
-            args = [namespace[name] for name in d.inputs]
-        except KeyError as exc:
-            raise PriorError(f"priors: {exc.args[0]}: needed by deelopgave {d.naam} but not defined") from None
-        result = func(*args)
-        for line, arr in zip(d.lines, result):
-            namespace[line.naam] = arr
-            out[line.naam] = arr
-    return out
+    if python:
+        namespace = dict(values)
+        out: dict[str, object] = {}
+        for d in DEELOPGAVEN:
+            try:
+                args = [namespace[name] for name in d.inputs]
+            except KeyError as exc:
+                raise PriorError(f"priors: {exc.args[0]}: needed by deelopgave {d.naam} but not defined") from None
+            for line, arr in zip(d.lines, python_function(d.kernel)(*args)):
+                namespace[line.naam] = arr
+                out[line.naam] = arr
+        return out
+    from model.compiled import model_loop
+
+    names = required_inputs()
+    check_inputs(values)
+    m = max(np.size(values[n]) for n in names)
+    inp = np.empty((len(names), m))
+    for i, n in enumerate(names):
+        inp[i] = values[n]
+    lines = np.empty((len(line_names()), m))
+    model_loop()(inp, lines)
+    return {name: lines[i] for i, name in enumerate(line_names())}
 
 
 def lines_to_dataset(lines: Mapping[str, np.ndarray], *, dim: str = "draw", coord=None,

@@ -60,12 +60,23 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    path = loader.__dict__.setdefault("key_path", [])
     mapping: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in mapping:
-            raise PriorError(f"{loader.name}: {key}: duplicate key (line {key_node.start_mark.line + 1})")
-        mapping[key] = loader.construct_object(value_node, deep=deep)
+            # name the entry (the key under `entries`), or the key itself at the top of the file
+            if path == ["entries"] or not path:
+                entry = key
+            else:
+                entry = path[1] if len(path) >= 2 and path[0] == "entries" else path[0]
+            field = key if entry != key else "(entry)"
+            raise PriorError(f"{loader.name}: {entry}: duplicate key {field!r} (line {key_node.start_mark.line + 1})")
+        path.append(key)
+        try:
+            mapping[key] = loader.construct_object(value_node, deep=True)
+        finally:
+            path.pop()
     return mapping
 
 
