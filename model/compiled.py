@@ -1,7 +1,7 @@
 """The whole model as one compiled loop over draws, generated from the registry.
 
 Every kernel is an elementwise function: its body works on scalars as well as on arrays. The engine and report
-mode call one numba function that loops over draws and, per draw, calls each deelopgave kernel (compiled for
+mode call one numba function that, per draw, calls each deelopgave kernel (compiled for
 scalars) in registry order, passing lines of earlier kernels on as local variables. This keeps everything in
 registers: no temporary arrays per operation, and no Python between kernels.
 
@@ -44,19 +44,22 @@ def _source() -> str:
     for d in DEELOPGAVEN:
         func = python_function(d.kernel)
         out.append(f"from {func.__module__} import {func.__name__} as k_{d.naam}")
-    out += ["", "", "@numba.njit(cache=True, nogil=True)", "def model_loop(inp, out):",
-            "    for j in range(inp.shape[1]):"]
+    out += ["", "", "@numba.njit(cache=True, nogil=True)", "def model_draw(x, out):",
+            '    """One draw: inputs x (n_inputs,) -> every line out (n_lines,)."""']
     known: dict[str, str] = {}
     for name in inputs:
-        known[name] = f"inp[{idx_in[name]}, j]"
+        known[name] = f"x[{idx_in[name]}]"
     for d in DEELOPGAVEN:
         args = ", ".join(known[n] for n in d.inputs)
         targets = ", ".join(f"v_{line.naam}" for line in d.lines)
-        out.append(f"        {targets}, = k_{d.naam}({args})" if len(d.lines) == 1
-                   else f"        {targets} = k_{d.naam}({args})")
+        out.append(f"    {targets}, = k_{d.naam}({args})" if len(d.lines) == 1
+                   else f"    {targets} = k_{d.naam}({args})")
         for line in d.lines:
             known[line.naam] = f"v_{line.naam}"
-            out.append(f"        out[{idx_line[line.naam]}, j] = v_{line.naam}")
+            out.append(f"    out[{idx_line[line.naam]}] = v_{line.naam}")
+    out += ["", "", "@numba.njit(cache=True, nogil=True)", "def model_loop(inp, out):",
+            '    """Draws first: inp (m, n_inputs) -> out (m, n_lines)."""',
+            "    for j in range(inp.shape[0]):", "        model_draw(inp[j], out[j])"]
     return "\n".join(out) + "\n"
 
 
@@ -65,9 +68,18 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
-@lru_cache(maxsize=1)
 def model_loop():
-    """The compiled loop ``model_loop(inp (n_inputs, m), out (n_lines, m))``."""
+    """The compiled loop ``model_loop(inp (m, n_inputs), out (m, n_lines))``."""
+    return _module().model_loop
+
+
+def model_draw():
+    """The compiled per-draw model ``model_draw(x (n_inputs,), out (n_lines,))``."""
+    return _module().model_draw
+
+
+@lru_cache(maxsize=1)
+def _module():
     src = _source()
     digest = hashlib.sha256(src.encode()).hexdigest()[:16]
     folder = _cache_dir()
@@ -79,9 +91,9 @@ def model_loop():
         os.replace(tmp, path)
     name = f"npvr_model_loop_{digest}"
     if name in sys.modules:
-        return sys.modules[name].model_loop
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    return module.model_loop
+    return module

@@ -443,3 +443,38 @@ def rank_correlation_report(samples: np.ndarray, plan: CopulaPlan) -> list[dict]
             }
         )
     return report
+
+
+def packed(plan: CopulaPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks and Cholesky factors as flat arrays for :func:`correlate_draw`:
+    ``(block_ptr, block_idx, chol_ptr, chol_flat)``."""
+    block_ptr = np.zeros(len(plan.blocks) + 1, dtype=np.int64)
+    chol_ptr = np.zeros(len(plan.blocks) + 1, dtype=np.int64)
+    for b, idx in enumerate(plan.blocks):
+        block_ptr[b + 1] = block_ptr[b] + idx.size
+        chol_ptr[b + 1] = chol_ptr[b] + idx.size * idx.size
+    block_idx = (np.concatenate(plan.blocks).astype(np.int64) if plan.blocks else np.zeros(0, dtype=np.int64))
+    chol_flat = (np.concatenate([np.ascontiguousarray(c).ravel() for c in plan.chol])
+                 if plan.chol else np.zeros(0))
+    return block_ptr, block_idx, chol_ptr, chol_flat
+
+
+@njit(cache=True, nogil=True)
+def correlate_draw(z, block_ptr, block_idx, chol_ptr, chol_flat):
+    """In place, for ONE draw ``z`` (n_params,): ``z[block] = L @ z[block]`` for every block.
+
+    Same arithmetic, in the same order, as :func:`_correlate_block` (rows last to first, diagonal term first,
+    then ``l = 0 .. i-1``), so it gives identical numbers; used by the engine's fused per-draw loop.
+    """
+    for b in range(block_ptr.size - 1):
+        start = block_ptr[b]
+        k = block_ptr[b + 1] - start
+        base = chol_ptr[b]
+        for i in range(k - 1, -1, -1):
+            ri = block_idx[start + i]
+            acc = chol_flat[base + i * k + i] * z[ri]
+            for l in range(i):
+                c = chol_flat[base + i * k + l]
+                if c != 0.0:
+                    acc = acc + c * z[block_idx[start + l]]
+            z[ri] = acc

@@ -658,9 +658,9 @@ def z_to_x(z, code, vector, table):
         f = t - i
         return table[i] + f * (table[i + 1] - table[i])
     u = 0.5 * math.erfc(-z * _SQRT_HALF)
-    v = 0.5 * math.erfc(z * _SQRT_HALF)  # 1 - u, accurate in the upper tail
     if code == 4:  # uniform
         return vector[0] + (vector[1] - vector[0]) * u
+    v = 0.5 * math.erfc(z * _SQRT_HALF)  # 1 - u, accurate in the upper tail
     if code == 5:  # triangular
         a, c, b = vector[0], vector[1], vector[2]
         if u * (b - a) <= c - a:

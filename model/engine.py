@@ -8,10 +8,10 @@ The chunk size is part of the stream's definition and is recorded in the manifes
 standard normals are drawn draw by draw (all parameters of draw 1, then draw 2, ...), so a shorter last chunk
 is a prefix of a full one.
 
-Per chunk (all numba, GIL-free): standard normals -> Gaussian copula (declared correlations) -> each
-marginal's transform (``model.distributions.z_to_x``) -> the deelopgave kernels (``model.evaluate``, the same
-kernels report mode runs) -> the outputs (lines and their sums by deelopgave, goal, column, payer) ->
-per-chunk moments and fixed-bin histograms. Chunk summaries are merged in chunk order, so the merge is
+Per chunk, in one GIL-free numba function: standard normals -> Gaussian copula (declared correlations) ->
+each marginal's transform (``model.distributions.z_to_x``) -> the compiled model loop (``model.compiled``: the
+deelopgave kernels that report mode runs too) -> the outputs (lines and their sums by deelopgave, goal,
+column, payer); then per-chunk moments and fixed-bin histograms. Chunk summaries are merged in chunk order, so the merge is
 deterministic too. Runs small enough keep every draw (exact quantiles); larger runs keep only the summaries,
 so memory stays bounded at any number of draws.
 """
@@ -29,9 +29,10 @@ import numba
 import numpy as np
 
 from model.data import Gebieden, load_gebieden
-from model.dependence import CopulaPlan, build_copula, correlate
+from model.dependence import CopulaPlan, build_copula, correlate_draw, packed
 from model.distributions import z_to_x
-from model.evaluate import data_inputs, evaluate
+from model.compiled import input_order, line_order, model_draw, model_loop
+from model.evaluate import check_inputs, data_inputs
 from model.priors import PriorSet, fit_entry, load_priors
 from model.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, cost_lines
 
@@ -63,7 +64,16 @@ class EnginePlan:
     copula: CopulaPlan
     outputs: tuple[Output, ...]
     weights: np.ndarray                    # (n_outputs, n_cost_lines) 0/1 aggregation matrix
-    line_names: tuple[str, ...]
+    line_names: tuple[str, ...]            # every line of the model loop, in its order
+    input_names: tuple[str, ...]           # rows of the model loop's input matrix
+    rows: np.ndarray                       # input row of each sampled entry
+    const_rows: np.ndarray                 # input rows of the constants ...
+    const_values: np.ndarray               # ... and their values
+    copula_packed: tuple                   # model.dependence.packed(copula)
+    out_ptr: np.ndarray                    # outputs as sums of lines (CSR of `weights`)
+    out_idx: np.ndarray
+    post_draws: np.ndarray                 # posterior draws (P, n_post), P = 0 without a posterior
+    post_rows: np.ndarray                  # input rows of the posterior's entries
     chunk_size: int = DEFAULT_CHUNK
     posterior: tuple[tuple[str, ...], np.ndarray] | None = None  # joint draws resampled row-wise
     overrides: Mapping[str, float] = field(default_factory=dict)
@@ -71,7 +81,7 @@ class EnginePlan:
 
 def _outputs() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
     cl = cost_lines()
-    names = tuple(line.naam for _, line in cl)
+    names = line_order()
     outs: list[Output] = []
     rows: list[np.ndarray] = []
 
@@ -96,7 +106,11 @@ def _outputs() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
         add(Output(d.naam, "deelopgave", d.titel, pm=d.pm), [dd.naam == d.naam for dd, _ in cl])
     for d, line in cl:
         add(Output(f"lijn_{line.naam}", "lijn", line.long_name, pm=d.pm), [ll.naam == line.naam for _, ll in cl])
-    return tuple(outs), np.vstack(rows), names
+    # weights over all lines of the model loop (auxiliary lines and quantities get weight 0)
+    cost_index = [names.index(line.naam) for _, line in cl]
+    weights = np.zeros((len(outs), len(names)))
+    weights[:, cost_index] = np.vstack(rows)
+    return tuple(outs), weights, names
 
 
 def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *,
@@ -125,10 +139,26 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     declared = _restrict_correlations(priors.correlations, set(sampled))
     copula = build_copula(tuple(sampled), declared)
     outputs, weights, line_names = _outputs()
+    input_names = input_order()
+    check_inputs({**constants, **{n: 0.0 for n in sampled}, **{n: 0.0 for n in post_names}}, priors.directory)
+    row = {name: i for i, name in enumerate(input_names)}
+    const_names = [name for name in constants if name in row]
+    out_ptr = np.concatenate([[0], np.cumsum((weights != 0).sum(axis=1))]).astype(np.int64)
+    out_idx = np.concatenate([np.flatnonzero(w) for w in weights]).astype(np.int64)
+    if posterior is not None:
+        post_draws = np.ascontiguousarray(posterior[1], dtype=float)
+        post_rows = np.array([row[nm] for nm in posterior[0]], dtype=np.int64)
+    else:
+        post_draws, post_rows = np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
     return EnginePlan(priors=priors, gebieden=gebieden, names=tuple(sampled), constants=constants,
                       codes=np.array([m.code for m in marginals], dtype=np.int64),
                       vectors=np.vstack([m.vector for m in marginals]) if n else np.zeros((0, 8)),
                       tables=tables, copula=copula, outputs=outputs, weights=weights, line_names=line_names,
+                      input_names=input_names, rows=np.array([row[nm] for nm in sampled], dtype=np.int64),
+                      const_rows=np.array([row[nm] for nm in const_names], dtype=np.int64),
+                      const_values=np.array([constants[nm] for nm in const_names], dtype=float),
+                      copula_packed=packed(copula), out_ptr=out_ptr, out_idx=out_idx,
+                      post_draws=post_draws, post_rows=post_rows,
                       chunk_size=int(chunk_size), posterior=posterior, overrides=overrides)
 
 
@@ -150,36 +180,68 @@ def _restrict_correlations(declared, sampled: set[str]):
 
 # ------------------------------------------------------------------------------------------ kernels
 @numba.njit(cache=True, nogil=True)
-def _fill_normals(rng, z):
-    n, m = z.shape
+def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
+                  chol_ptr, chol_flat, post, post_rows, out_ptr, out_idx, n_lines, inp, y):
+    """One chunk: normals -> copula -> marginals -> model -> outputs.
+
+    ``inp`` (m, n_inputs) receives every draw's inputs; ``y`` (n_outputs, m) its outputs (sums of lines given
+    by the CSR arrays ``out_ptr``/``out_idx``). Per draw the standard normals of all sampled entries are drawn
+    first, in entry order, then (with a posterior) one integer picking the posterior row.
+    """
+    m = inp.shape[0]
+    n = codes.size
+    z = np.empty((m, n))
+    n_post = post.shape[0]
+    picks = np.empty(m if n_post > 0 else 0, dtype=np.int64)
     for j in range(m):
+        zj = z[j]
         for i in range(n):
-            z[i, j] = rng.standard_normal()
-
-
-@numba.njit(cache=True, nogil=True)
-def _transform(z, codes, vectors, tables, x):
-    n, m = z.shape
-    for i in range(n):
+            zj[i] = rng.standard_normal()
+        if n_post > 0:
+            picks[j] = rng.integers(0, n_post)
+        correlate_draw(zj, block_ptr, block_idx, chol_ptr, chol_flat)
+    for i in range(n):  # per entry: one branch, tight loop over draws
         code = codes[i]
         vec = vectors[i]
         tab = tables[i]
+        r = rows[i]
+        if code == 2:
+            for j in range(m):
+                inp[j, r] = math.exp(vec[0] + vec[1] * z[j, i])
+        elif code == 1:
+            for j in range(m):
+                inp[j, r] = vec[0] + vec[1] * z[j, i]
+        else:
+            for j in range(m):
+                inp[j, r] = z_to_x(z[j, i], code, vec, tab)
+    for k in range(const_rows.size):
         for j in range(m):
-            x[i, j] = z_to_x(z[i, j], code, vec, tab)
+            inp[j, const_rows[k]] = const_values[k]
+    for k in range(post_rows.size):
+        for j in range(m):
+            inp[j, post_rows[k]] = post[picks[j], k]
+    lines = np.empty((m, n_lines))
+    model_loop(inp, lines)
+    for o in range(out_ptr.size - 1):
+        for j in range(m):
+            y[o, j] = 0.0
+        for q in range(out_ptr[o], out_ptr[o + 1]):
+            li = out_idx[q]
+            for j in range(m):
+                y[o, j] += lines[j, li]
 
 
 @numba.njit(cache=True, nogil=True)
-def _aggregate(weights, lines, out):
-    n_out, n_lines = weights.shape
-    m = lines.shape[1]
-    for o in range(n_out):
-        for j in range(m):
-            out[o, j] = 0.0
-        for li in range(n_lines):
-            w = weights[o, li]
-            if w != 0.0:
-                for j in range(m):
-                    out[o, j] += w * lines[li, j]
+def _outputs_of_lines(model_draw, inp, out_ptr, out_idx, n_lines, y):
+    """Outputs for given inputs (design matrices of the sensitivity analysis)."""
+    lines = np.empty(n_lines)
+    for j in range(inp.shape[0]):
+        model_draw(inp[j], lines)
+        for o in range(out_ptr.size - 1):
+            acc = 0.0
+            for q in range(out_ptr[o], out_ptr[o + 1]):
+                acc += lines[out_idx[q]]
+            y[o, j] = acc
 
 
 @numba.njit(cache=True, nogil=True)
@@ -206,28 +268,16 @@ def chunk_generator(seed: int, k: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
 
 
-def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Inputs and outputs of ``m`` draws of chunk ``k``: (input arrays by name, outputs (n_outputs, m))."""
+def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and outputs of ``m`` draws of chunk ``k``: (input matrix (m, len(plan.input_names)),
+    outputs (n_outputs, m))."""
     rng = chunk_generator(seed, k)
-    n = len(plan.names)
-    z = np.empty((n, m))
-    _fill_normals(rng, z)
-    correlate(z, plan.copula)
-    x = np.empty((n, m))
-    _transform(z, plan.codes, plan.vectors, plan.tables, x)
-    values = {name: x[i] for i, name in enumerate(plan.names)}
-    for name, v in plan.constants.items():
-        values[name] = np.full(m, v)
-    if plan.posterior is not None:
-        post_names, post = plan.posterior
-        rows = rng.integers(0, post.shape[0], size=m)
-        for i, name in enumerate(post_names):
-            values[name] = np.ascontiguousarray(post[rows, i])
-    lines = evaluate(values)
-    line_matrix = np.vstack([lines[name] for name in plan.line_names])
+    inp = np.empty((m, len(plan.input_names)))
     y = np.empty((len(plan.outputs), m))
-    _aggregate(plan.weights, line_matrix, y)
-    return values, y
+    _chunk_kernel(rng, model_loop(), plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows,
+                  plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows, plan.out_ptr,
+                  plan.out_idx, len(plan.line_names), inp, y)
+    return inp, y
 
 
 # ------------------------------------------------------------------------------------------ summary
@@ -317,9 +367,9 @@ def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], 
 
     def work(spec):
         k, start, size = spec
-        values, y = sample_chunk(plan, seed, k, size)
+        inp, y = sample_chunk(plan, seed, k, size)
         st = _stats(y, hist)
-        kept = (y, {name: values[name] for name in plan.names}) if keep else None
+        kept = (y, {name: inp[:, plan.rows[i]].copy() for i, name in enumerate(plan.names)}) if keep else None
         with lock:
             results[k] = (st, kept)
         if progress is not None:
@@ -355,15 +405,17 @@ def run(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, dra
 
 
 def sample_lines(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, draws: int = 20_000,
-                 seed: int = 1, chunk_size: int = DEFAULT_CHUNK, threads: int = 1) -> dict[str, np.ndarray]:
-    """All cost lines (and auxiliary lines) for ``draws`` draws, by name (small runs: everything in memory)."""
+                 seed: int = 1, chunk_size: int = DEFAULT_CHUNK) -> dict[str, np.ndarray]:
+    """Every line of the model for ``draws`` draws, by name (small runs: everything in memory)."""
     plan = make_plan(priors, gebieden, chunk_size=chunk_size)
-    out: dict[str, list] = {}
+    parts = []
     for k, _, size in chunk_bounds(draws, plan.chunk_size):
-        values, _ = sample_chunk(plan, seed, k, size)
-        for name, arr in evaluate(values).items():
-            out.setdefault(name, []).append(arr)
-    return {name: np.concatenate(parts) for name, parts in out.items()}
+        inp, _ = sample_chunk(plan, seed, k, size)
+        lines = np.empty((size, len(plan.line_names)))
+        model_loop()(inp, lines)
+        parts.append(lines)
+    lines = np.concatenate(parts, axis=0)
+    return {name: np.ascontiguousarray(lines[:, i]) for i, name in enumerate(plan.line_names)}
 
 
 def default_threads() -> int:
@@ -373,17 +425,15 @@ def default_threads() -> int:
 def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     """Outputs (n_outputs, m) for given values of the sampled inputs ``theta`` (len(plan.names), m).
 
-    Used by the sensitivity analysis: the same kernels on design matrices instead of random draws.
+    Used by the sensitivity analysis: the same compiled model on design matrices instead of random draws.
     """
-    theta = np.ascontiguousarray(theta, dtype=float)
+    theta = np.asarray(theta, dtype=float)
     m = theta.shape[1]
-    values = {name: theta[i] for i, name in enumerate(plan.names)}
-    for name, v in plan.constants.items():
-        values[name] = np.full(m, v)
-    lines = evaluate(values)
-    line_matrix = np.vstack([lines[name] for name in plan.line_names])
+    inp = np.empty((m, len(plan.input_names)))
+    inp[:, plan.rows] = theta.T
+    inp[:, plan.const_rows] = plan.const_values
     y = np.empty((len(plan.outputs), m))
-    _aggregate(plan.weights, line_matrix, y)
+    _outputs_of_lines(model_draw(), inp, plan.out_ptr, plan.out_idx, len(plan.line_names), y)
     return y
 
 

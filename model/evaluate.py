@@ -69,12 +69,12 @@ def evaluate(values: Mapping[str, object], *, python: bool = False) -> dict[str,
     names = required_inputs()
     check_inputs(values)
     m = max(np.size(values[n]) for n in names)
-    inp = np.empty((len(names), m))
+    inp = np.empty((m, len(names)))
     for i, n in enumerate(names):
-        inp[i] = values[n]
-    lines = np.empty((len(line_names()), m))
+        inp[:, i] = values[n]
+    lines = np.empty((m, len(line_names())))
     model_loop()(inp, lines)
-    return {name: lines[i] for i, name in enumerate(line_names())}
+    return {name: np.ascontiguousarray(lines[:, i]) for i, name in enumerate(line_names())}
 
 
 def lines_to_dataset(lines: Mapping[str, np.ndarray], *, dim: str = "draw", coord=None,

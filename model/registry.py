@@ -7,8 +7,7 @@ Nothing is discovered by magic: a deelopgave exists when its module is imported 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from model.records import Deelopgave, Line  # noqa: F401  (re-exported)
 
 # Table 1.2 columns
 KOLOMMEN = {
@@ -23,33 +22,6 @@ DOELEN = {
     "gezonde_toekomst": "Een gezonde en kansrijke toekomst",
 }
 BETALERS = ("publiek", "privaat")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One output of a kernel: a cost line (in EUR over 2025-2035) or, for grondslag, a quantity."""
-
-    naam: str
-    betaler: str | None = None          # publiek / privaat (None for quantities)
-    kostensoort: str | None = None      # onrendabele_top / investering / exploitatie / programmakosten
-    eenheid: str = "EUR"
-    long_name: str = ""
-    hulp: bool = False                  # auxiliary quantity passed to later kernels, not a cost line
-
-
-@dataclass(frozen=True)
-class Deelopgave:
-    naam: str
-    titel: str
-    doel: str
-    kolom: str | None                    # Table 1.2 column, None for quantities
-    inputs: tuple[str, ...]              # prior entries, data quantities or earlier lines, in argument order
-    lines: tuple[Line, ...]
-    kernel: Callable
-    pm: bool = False                     # PM: reported on its own line, never in the report's totals
-    band: bool = False                   # the report prints a bandwidth (laag/hoog) for this deelopgave
-    priors_file: str | None = None
-    verdeelsleutel: str = "inwoners"     # allocation key to regions: inwoners / woningen / gezonde_toekomst
 
 
 def _load() -> tuple[Deelopgave, ...]:

@@ -49,7 +49,6 @@ import platform
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -568,8 +567,15 @@ class new_run_folder:
 
     def __enter__(self) -> Path:
         self.out.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{self.prefix}-", dir=self.out))
-        return self.tmp
+        for _ in range(self.attempts):  # os.mkdir (unlike tempfile.mkdtemp) keeps the umask's permissions
+            tmp = self.out / f".tmp-{self.prefix}-{secrets.token_hex(8)}"
+            try:
+                tmp.mkdir()
+            except FileExistsError:
+                continue
+            self.tmp = tmp
+            return tmp
+        raise FileExistsError(f"{self.out}: no free temporary folder name for {self.prefix}")
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
@@ -683,7 +689,7 @@ def write_sobol(folder: str | Path, s: SobolNpvr, plan: EnginePlan, top_n: int =
     rows = [{**r, "kind": labels[r["input"]][0], "deelopgave": labels[r["input"]][1]} for r in res.sorted_rows()]
     p = folder / "sobol_inputs.csv"
     _write_csv(p, rows, ["input", "kind", "deelopgave", *_SOBOL_FIELDS])
-    paths += [p, *plot_sobol(res, folder / "sobol_inputs", title=f"{title}, per input (onafhankelijk)",
+    paths += [p, *plot_sobol(res, folder / "sobol_inputs", title=f"{title}\nper input (onafhankelijk getrokken)",
                              which="inputs", top_n=top_n)]
     tables = [("sobol_deelopgave", "per deelopgave", s.by_deelopgave),
               ("sobol_kind", "per soort (hoeveelheid / kental / norm)", s.by_kind),
@@ -697,7 +703,7 @@ def write_sobol(folder: str | Path, s: SobolNpvr, plan: EnginePlan, top_n: int =
         _write_csv(p, grows, ["group", "n_members", *_SOBOL_FIELDS, "joint_sampling", "members"])
         joint = "gezamenlijk" if groups.joint_sampling else "onafhankelijk"
         paths += [p, *plot_sobol(dataclasses.replace(res, groups=groups), folder / stem,
-                                 title=f"{title}, {what} ({joint} getrokken)", which="groups", top_n=top_n)]
+                                 title=f"{title}\n{what} ({joint} getrokken)", which="groups", top_n=top_n)]
     p = folder / "dependence_note.txt"
     p.write_text(s.dependence_note + "\n", encoding="utf-8")
     paths.append(p)
@@ -773,7 +779,12 @@ def cmd_sobol(args: argparse.Namespace) -> int:
     for label, groups in (("deelopgave", s.by_deelopgave), ("soort", s.by_kind)):
         top = sorted(groups.rows, key=lambda r: r["ST"], reverse=True)[:5]
         print(f"per {label}: " + "; ".join(f"{r['group']} ST {r['ST']:.2f}" for r in top))
-    print(f"afhankelijkheid: {s.dependence_note}")
+    cg = s.correlated_groups
+    if cg is not None:
+        blocks = sorted((r for r in cg.rows if len(r["members"]) > 1), key=lambda r: r["ST"], reverse=True)
+        print(f"gecorreleerde groepen ({len(blocks)}, gezamenlijk getrokken, elk één factor): "
+              + "; ".join(f"{r['group']} ST {r['ST']:.2f}" for r in blocks[:5]))
+        print("let op: de indices per input veronderstellen onafhankelijke inputs (zie dependence_note.txt)")
     print(f"run folder: {run.path}")
     return 0
 

@@ -23,7 +23,7 @@ from numba.extending import register_jitable
 
 from model.deelopgaven import arguments
 from model.kernels import kernel, tussen
-from model.registry import Deelopgave, Line
+from model.records import Deelopgave, Line
 
 # (voorziening, §3.4 group), in the order of the kernel's arguments
 VOORZIENINGEN = (

@@ -26,7 +26,7 @@ from scipy.stats import norm as _normal
 
 from model.deelopgaven import arguments
 from model.kernels import kernel, positief, tussen
-from model.registry import Deelopgave, Line
+from model.records import Deelopgave, Line
 
 N_KWADRATUUR = 41
 KWADRATUUR_Z = _normal.ppf((np.arange(N_KWADRATUUR) + 0.5) / N_KWADRATUUR)

@@ -17,7 +17,7 @@ Tests: ``tests/test_report.py``.
 
 from model.deelopgaven import arguments
 from model.kernels import kernel
-from model.registry import Deelopgave, Line
+from model.records import Deelopgave, Line
 
 THEMAS = ("werk_inkomen", "onderwijs", "hulpverlening", "gezondheid_zorg", "opvoeding", "participatie",
           "lokale_economie")

@@ -9,7 +9,7 @@ Priors: ``priors/herstructurering_winkels.yaml``. Tests: ``tests/test_report.py`
 
 from model.deelopgaven import arguments
 from model.kernels import kernel
-from model.registry import Deelopgave, Line
+from model.records import Deelopgave, Line
 
 
 @kernel

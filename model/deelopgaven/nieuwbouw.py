@@ -10,7 +10,7 @@ Priors: ``priors/nieuwbouw.yaml``. Tests: ``tests/test_report.py``.
 
 from model.deelopgaven import arguments
 from model.kernels import kernel
-from model.registry import Deelopgave, Line
+from model.records import Deelopgave, Line
 
 
 @kernel
