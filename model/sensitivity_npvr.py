@@ -170,8 +170,9 @@ def model_function(plan: EnginePlan, output: str, *, threads: int = 1,
             y[s:s + piece] = evaluate_inputs(plan, theta[:, s:s + piece])[o]
 
         if threads > 1 and m > piece:
+            work(0)  # first piece on the calling thread: any lazy compilation happens once, unthreaded
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                list(pool.map(work, starts))
+                list(pool.map(work, starts[1:]))
         else:
             for s in starts:
                 work(s)

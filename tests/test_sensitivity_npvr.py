@@ -105,7 +105,7 @@ def test_tornado_rows_sorted_and_top_driver_is_a_kental_of_the_column(tornado_pr
     assert all(r["swing"] == 0 for r in tornado_pr.rows if r["input"] in other and r["input"] in spec.names)
 
 
-def test_investeringsopgave_tornado_marks_both_ends_of_the_band(plan, tmp_path):
+def test_investeringsopgave_tornado_marks_both_ends_of_the_band(plan):
     t = sn.tornado_npvr("investeringsopgave", plan=plan)
     assert t.report == (6.3e9, 11.8e9)
     fig = sn._new_figure(4, 3)

@@ -1,0 +1,187 @@
+"""Engine benchmark: ratios measured side by side in one run, on the same model and seed.
+
+    python bench/engine.py            # full figures (a few minutes; 10^8 draws streamed)
+    python bench/engine.py --quick    # smaller sizes
+
+Prints:
+- the numba engine against (a) a straightforward chunked numpy implementation of the same model (numpy
+  normals, block Cholesky by matmul, scipy/numpy inverse CDFs, the kernels' Python functions on arrays) and
+  (b) ``pymc.sample_prior_predictive`` on the calibration's PyMC model of the same priors;
+- draws per second at 10^6 and 10^7 draws with 1 and 2 threads, and peak memory (each in a fresh process);
+- the engine's share of the machine's RNG-bound limit: (sampled entries per draw × measured cost of one
+  standard normal from numba's Generator) / (engine time per draw), on 1 thread;
+- 10^8 draws with streaming summaries: wall time and peak memory;
+- compile time of a cold ``cli.py run`` (empty numba cache) against a warm one.
+Run it on an otherwise idle machine: the figures are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CHILD = r"""
+import json, resource, sys, time
+from model import engine
+plan = engine.make_plan()
+engine.run(plan=plan, draws=engine.DEFAULT_CHUNK, seed=1, threads=1)  # compile / load cache
+t = time.perf_counter()
+res = engine.run(plan=plan, draws={draws}, seed=1, threads={threads}, keep=False)
+dt = time.perf_counter() - t
+print(json.dumps({{"seconds": dt, "draws_per_s": {draws} / dt,
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def child(draws: int, threads: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD.format(draws=draws, threads=threads)], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
+    """The same model, chunked, in plain numpy/scipy (no numba): returns the outputs' means."""
+    from scipy.special import ndtr
+
+    from model.evaluate import evaluate
+    from model.priors import fit_entry
+
+    marginals = [fit_entry(plan.priors[n])[0] for n in plan.names]
+    sums = np.zeros(len(plan.outputs))
+    for k, _, m in [(k, s, n) for k, s, n in __import__("model.engine", fromlist=["x"]).chunk_bounds(draws, chunk)]:
+        rng = np.random.default_rng([seed, k])
+        z = rng.standard_normal((len(plan.names), m))
+        for idx, L in zip(plan.copula.blocks, plan.copula.chol):
+            z[idx] = L @ z[idx]
+        values = {}
+        for i, (name, mg) in enumerate(zip(plan.names, marginals)):
+            if mg.family == "lognormal":
+                values[name] = np.exp(mg.params[0] + mg.params[1] * z[i])
+            elif mg.family == "normal":
+                values[name] = mg.params[0] + mg.params[1] * z[i]
+            else:
+                values[name] = mg.ppf(ndtr(z[i]))
+        for name, v in plan.constants.items():
+            values[name] = np.full(m, v)
+        lines = evaluate(values, python=True)
+        line_matrix = np.vstack([np.broadcast_to(lines[n], (m,)) for n in plan.line_names])
+        sums += (plan.weights @ line_matrix).sum(axis=1)
+    return sums / draws
+
+
+def rng_cost_ns(n: int = 20_000_000) -> float:
+    import numba
+
+    @numba.njit(nogil=True)
+    def fill(rng, z):
+        for i in range(z.size):
+            z[i] = rng.standard_normal()
+
+    z = np.empty(n)
+    rng = np.random.Generator(np.random.PCG64(1))
+    fill(rng, z[:1000])
+    t = time.perf_counter()
+    fill(rng, z)
+    return (time.perf_counter() - t) / n * 1e9
+
+
+def pymc_prior_predictive(draws: int) -> float | None:
+    """Seconds for pm.sample_prior_predictive on the calibration's model of the same priors, or None."""
+    try:
+        import pymc as pm
+
+        from model import calibration
+    except ImportError:
+        return None
+    build = getattr(calibration, "build_prior_model", None) or getattr(calibration, "build_model", None)
+    if build is None:
+        return None
+    model = build()
+    with model:
+        pm.sample_prior_predictive(draws=100, random_seed=1)  # compile
+        t = time.perf_counter()
+        pm.sample_prior_predictive(draws=draws, random_seed=1)
+    return time.perf_counter() - t
+
+
+def cold_vs_warm(draws: int) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "cli.py", "run", "--draws", str(draws), "--out", runs], cwd=REPO,
+                           env=env, capture_output=True, check=True)
+            times.append(time.perf_counter() - t)
+    return times[0], times[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    from model import engine
+
+    plan = engine.make_plan()
+    n_var = len(plan.names)
+    seed = 1
+    draws_cmp = 200_000 if args.quick else 1_000_000
+    engine.run(plan=plan, draws=engine.DEFAULT_CHUNK, seed=seed)  # compile
+    t = time.perf_counter()
+    res = engine.run(plan=plan, draws=draws_cmp, seed=seed, threads=1, keep=False)
+    t_numba1 = time.perf_counter() - t
+    t = time.perf_counter()
+    engine.run(plan=plan, draws=draws_cmp, seed=seed, threads=2, keep=False)
+    t_numba2 = time.perf_counter() - t
+    t = time.perf_counter()
+    np_means = numpy_implementation(plan, draws_cmp, seed, engine.DEFAULT_CHUNK)
+    t_numpy = time.perf_counter() - t
+    rel = np.max(np.abs(np_means - res.stats.mean) / np.abs(res.stats.mean))
+    print(f"model: {n_var} sampled entries (variates per draw), {len(plan.outputs)} outputs, chunk {plan.chunk_size}")
+    print(f"[same model, {draws_cmp:,} draws]")
+    print(f"  numba engine, 1 thread : {t_numba1:8.2f} s  ({draws_cmp / t_numba1:,.0f} draws/s)")
+    print(f"  numba engine, 2 threads: {t_numba2:8.2f} s  ({draws_cmp / t_numba2:,.0f} draws/s)")
+    print(f"  chunked numpy          : {t_numpy:8.2f} s  ({draws_cmp / t_numpy:,.0f} draws/s)")
+    print(f"  ratio numpy / numba(1 thread) = {t_numpy / t_numba1:.1f}x; / numba(2 threads) = {t_numpy / t_numba2:.1f}x"
+          f"   (means agree to {rel:.1e} relative)")
+    pp_draws = 2_000 if args.quick else 10_000
+    t_pp = pymc_prior_predictive(pp_draws)
+    if t_pp is None:
+        print("  pymc.sample_prior_predictive: not available (model.calibration has no prior model builder)")
+    else:
+        per_draw_pp = t_pp / pp_draws
+        print(f"  pymc.sample_prior_predictive: {pp_draws:,} draws in {t_pp:.2f} s ({1 / per_draw_pp:,.0f} draws/s); "
+              f"ratio pymc / numba(2 threads) = {per_draw_pp / (t_numba2 / draws_cmp):,.0f}x")
+    cost = rng_cost_ns()
+    limit = n_var * cost * 1e-9
+    per_draw = t_numba1 / draws_cmp
+    print(f"[RNG-bound limit] one standard normal = {cost:.2f} ns; {n_var} per draw = {limit * 1e9:.0f} ns/draw "
+          f"= {1 / limit:,.0f} draws/s per thread; engine {per_draw * 1e9:.0f} ns/draw -> "
+          f"{limit / per_draw * 100:.0f}% of the RNG-bound limit")
+    sizes = [10**6] if args.quick else [10**6, 10**7]
+    for n in sizes:
+        for th in (1, 2):
+            r = child(n, th)
+            print(f"[{n:.0e} draws, {th} thread(s)] {r['seconds']:.2f} s, {r['draws_per_s']:,.0f} draws/s, "
+                  f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    big = 10**7 if args.quick else 10**8
+    r = child(big, 2)
+    print(f"[{big:.0e} draws streamed, 2 threads] {r['seconds']:.1f} s, {r['draws_per_s']:,.0f} draws/s, "
+          f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+    cold, warm = cold_vs_warm(20_000)
+    print(f"[cli.py run --draws 20000] cold cache {cold:.1f} s, warm {warm:.1f} s -> compile time {cold - warm:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
