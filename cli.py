@@ -54,7 +54,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         rows = summary.summarise(result)
     with runs.new_run_dir(args.out, "run") as (tmp, final):
         runs.write_dataset(summary.to_dataset(result, rows), tmp / "dataset.nc")
-        runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True))
+        runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True) + "\n\n"
+                           + summary.regional_table(rows, markdown=True))
         plots.s_curves(result, rows, tmp)
         plots.intervals(rows, tmp)
         runs.write_json(runs.manifest(result, rows, timer.seconds,
@@ -66,6 +67,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(summary.overview_table(rows))
+        print()
+        print(summary.regional_table(rows))
         print(f"\n{result.draws:,} trekkingen, seed {result.seed}, {threads} thread(s), "
               f"{timer.seconds:.1f} s; run folder: {final}")
     return 0
@@ -88,7 +91,12 @@ def _register_run(sub) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-COMMANDS: dict[str, tuple] = {"run": (_register_run, None)}
+def _register_sensitivity(sub) -> None:
+    from model.sensitivity_npvr import register_cli
+    register_cli(sub)
+
+
+COMMANDS: dict[str, tuple] = {"run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
 
 
 def build_parser() -> argparse.ArgumentParser:

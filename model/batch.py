@@ -19,10 +19,11 @@ numbers as far as their sampled entries coincide (common random numbers), which 
 scenarios less noisy.
 
 Run folders. Task ``<scenario>_seed<seed>_draws<draws>`` writes into ``out_dir/.tmp-<name>-<uuid>/``:
-``resultaat.nc`` (the key outputs per draw, present values per draw, per-year quantiles), ``summary.csv``
-(mean, sd, quantiles of every output, per-year amount and present value), ``run.json`` (identity and scenario
-definition), and last the marker ``COMPLETE``; then the folder is renamed to its final name with ``os.rename``,
-which refuses to replace an existing folder: a finished run is never overwritten. A finished run = a folder
+``resultaat.nc`` (the aggregate outputs per draw -- columns, goals, payers, kostensoorten, deelopgaven,
+regions, total --, the present values per draw and per-year quantiles), ``summary.csv`` (mean, sd, quantiles
+of every output, per-year amount and present value), ``run.json`` (identity and scenario definition), and last the marker ``COMPLETE``; then the folder is renamed to
+its final name with ``os.rename``, which refuses to replace an existing folder: a finished run is never
+overwritten. A finished run = a folder
 with ``COMPLETE``. A resumed batch (``resume=True``, the default) skips finished runs after checking that their
 identity (scenario hash, seed, draws, chunk size) matches; a mismatch is an error (choose another ``out_dir``).
 Left-over ``.tmp-*`` folders of interrupted tasks are removed when a batch starts (do not run two batches into
@@ -54,7 +55,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
-from model.engine import DEFAULT_CHUNK, RunResult, run
+from model.engine import DEFAULT_CHUNK, Output, RunResult, run
 from model.jaren import (JAREN_SPAWN_KEY, KWANTIELEN, PARAMETERS, contante_waarde_totaal, groepen,
                          jaren_dataset)
 from model.registry import KOLOMMEN
@@ -68,6 +69,7 @@ BATCH_JSON = "batch.json"
 TMP_PREFIX = ".tmp-"
 FORMAT = 1
 SUMMARY_FIELDS = ("naam", "soort", "long_name", "pm", "mean", "sd", "p5", "p50", "p95", "min", "max")
+NC_SOORTEN = ("kolom", "totaal", "doel", "betaler", "kostensoort", "deelopgave", "regio")  # kept per draw in the nc
 KEY_OUTPUTS = ("totaal", "totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave",
                "totaal_pm", "doel_veilig_leefbaar", "doel_voorzieningen", "doel_gezonde_toekomst")
 
@@ -133,8 +135,15 @@ def run_task(task: Task) -> dict:
 
 # ---------------------------------------------------------------------------------------- run files
 def _total(result: RunResult) -> np.ndarray:
+    """The total without PM items: the sum of the three columns (or the engine's own ``totaal`` output)."""
     names = [o.naam for o in result.plan.outputs]
+    if "totaal" in names:
+        return result.outputs[names.index("totaal")]
     return sum(result.outputs[names.index(f"totaal_{k}")] for k in KOLOMMEN)
+
+
+def _has_total(result: RunResult) -> bool:
+    return any(o.naam == "totaal" for o in result.plan.outputs)
 
 
 def _stats(values: np.ndarray) -> dict:
@@ -153,7 +162,8 @@ def summary_rows(result: RunResult, jds: xr.Dataset) -> list[dict]:
 
     for o, v in zip(result.plan.outputs, result.outputs):
         add(o.naam, o.soort, o.long_name, o.pm, v)
-    add("totaal", "totaal", "Totaal van de drie kolommen (zonder PM)", False, _total(result))
+    if not _has_total(result):
+        add("totaal", "totaal", "Totaal van de drie kolommen (zonder PM)", False, _total(result))
     for prijzen in ("reeel", "nominaal"):
         g = groepen(jds, prijzen)
         for i, groep in enumerate(g["groep"].values):
@@ -188,9 +198,13 @@ def read_summary(path: Path) -> list[dict]:
 
 def run_dataset(task: Task, result: RunResult, jds: xr.Dataset) -> xr.Dataset:
     """The small netCDF of a run: key outputs and present values per draw, per-year quantiles."""
-    outs = [o for o in result.plan.outputs if o.soort != "lijn"]
+    outs = [o for o in result.plan.outputs if o.soort in NC_SOORTEN]
     names = [o.naam for o in result.plan.outputs]
-    opgave = np.vstack([result.outputs[names.index(o.naam)] for o in outs] + [_total(result)])
+    rows = [result.outputs[names.index(o.naam)] for o in outs]
+    if not _has_total(result):
+        outs.append(Output("totaal", "totaal", "Totaal van de drie kolommen (zonder PM)"))
+        rows.append(_total(result))
+    opgave = np.vstack(rows)
     q = np.array(KWANTIELEN)
     per_jaar = {}
     for prijzen in ("reeel", "nominaal"):
@@ -209,10 +223,10 @@ def run_dataset(task: Task, result: RunResult, jds: xr.Dataset) -> xr.Dataset:
             **per_jaar,
         },
         coords={
-            "output": [o.naam for o in outs] + ["totaal"],
-            "soort": ("output", [o.soort for o in outs] + ["totaal"]),
-            "long_name": ("output", [o.long_name for o in outs] + ["Totaal (zonder PM)"]),
-            "pm": ("output", np.array([o.pm for o in outs] + [False], dtype=np.int8)),
+            "output": [o.naam for o in outs],
+            "soort": ("output", [o.soort for o in outs]),
+            "long_name": ("output", [o.long_name for o in outs]),
+            "pm": ("output", np.array([o.pm for o in outs], dtype=np.int8)),
             "draw": np.arange(result.draws),
             "discontovoet": jds["discontovoet"].values,
             "parameter": list(PARAMETERS),

@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import numba
 import numpy as np
 
-from model.data import Gebieden, load_gebieden
+from model.data import REGIOS, Gebieden, load_gebieden
 from model.dependence import CopulaPlan, build_copula, correlate_draw, packed
 from model.distributions import z_to_x
 from model.compiled import input_order, line_order, model_draw, model_loop
@@ -72,6 +72,7 @@ class EnginePlan:
     copula_packed: tuple                   # model.dependence.packed(copula)
     out_ptr: np.ndarray                    # outputs as sums of lines (CSR of `weights`)
     out_idx: np.ndarray
+    out_w: np.ndarray
     post_draws: np.ndarray                 # posterior draws (P, n_post), P = 0 without a posterior
     post_rows: np.ndarray                  # input rows of the posterior's entries
     chunk_size: int = DEFAULT_CHUNK
@@ -79,7 +80,33 @@ class EnginePlan:
     overrides: Mapping[str, float] = field(default_factory=dict)
 
 
-def _outputs() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
+def regional_weights(gebieden: Gebieden) -> dict[str, np.ndarray]:
+    """Per line of the model loop, its share in each region (order of ``model.data.REGIOS``).
+
+    Lines are allocated by their deelopgave's ``verdeelsleutel``: inhabitants or dwellings (CBS KWB 2024);
+    gezonde toekomst through its two region-class lines (regions with several bad indicators / regions §4.2
+    does not name), each divided over its regions by inhabitants. The shares of a line add to 1.
+    """
+    inw = gebieden.per_regio(gebieden.inwoners)
+    won = gebieden.per_regio(gebieden.woningen)
+    klasse = np.array([gebieden.regio_klasse[r] for r in REGIOS])
+    out: dict[str, np.ndarray] = {}
+    for d in DEELOPGAVEN:
+        if d.kolom is None:
+            continue
+        for line in d.lines:
+            if d.verdeelsleutel == "gezonde_toekomst":
+                for k in ("meerdere", "niet_genoemd"):
+                    if line.naam == f"gezonde_toekomst_regio_{k}":
+                        w = np.where(klasse == k, inw, 0.0)
+                        out[line.naam] = w / w.sum() if w.sum() > 0 else w
+            elif not line.hulp:
+                key = won if d.verdeelsleutel == "woningen" else inw
+                out[line.naam] = key / key.sum()
+    return out
+
+
+def _outputs(gebieden: Gebieden) -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
     cl = cost_lines()
     names = line_order()
     outs: list[Output] = []
@@ -100,6 +127,9 @@ def _outputs() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
     for betaler in BETALERS:
         add(Output(f"betaler_{betaler}", "betaler", f"Betaler {betaler} (zonder PM)"),
             [line.betaler == betaler and not d.pm for d, line in cl])
+    for kostensoort in sorted({line.kostensoort for _, line in cl}):
+        add(Output(f"kostensoort_{kostensoort}", "kostensoort", f"Kostensoort {kostensoort} (zonder PM)"),
+            [line.kostensoort == kostensoort and not d.pm for d, line in cl])
     for d in DEELOPGAVEN:
         if d.kolom is None:
             continue
@@ -110,6 +140,23 @@ def _outputs() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
     cost_index = [names.index(line.naam) for _, line in cl]
     weights = np.zeros((len(outs), len(names)))
     weights[:, cost_index] = np.vstack(rows)
+    # regional breakdown: totals without PM, per region (and per column), from the allocation keys
+    shares = regional_weights(gebieden)
+    deel = {line.naam: d for d in DEELOPGAVEN for line in d.lines}
+    regional = []
+    for r, regio in enumerate(REGIOS):
+        for kolom in (None, *KOLOMMEN):
+            w = np.zeros(len(names))
+            for line_name, share in shares.items():
+                d = deel[line_name]
+                if not d.pm and (kolom is None or d.kolom == kolom):
+                    w[names.index(line_name)] = share[r]
+            suffix = "" if kolom is None else f"_{kolom}"
+            title = "totaal zonder PM" if kolom is None else KOLOMMEN[kolom]
+            outs.append(Output(f"regio_{r:02d}{suffix}", "regio" if kolom is None else "regio_kolom",
+                               f"{regio}: {title}"))
+            regional.append(w)
+    weights = np.vstack([weights, *regional])
     return tuple(outs), weights, names
 
 
@@ -138,13 +185,14 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
         tables[i, :m.table.size] = m.table
     declared = _restrict_correlations(priors.correlations, set(sampled))
     copula = build_copula(tuple(sampled), declared)
-    outputs, weights, line_names = _outputs()
+    outputs, weights, line_names = _outputs(gebieden)
     input_names = input_order()
     check_inputs({**constants, **{n: 0.0 for n in sampled}, **{n: 0.0 for n in post_names}}, priors.directory)
     row = {name: i for i, name in enumerate(input_names)}
     const_names = [name for name in constants if name in row]
     out_ptr = np.concatenate([[0], np.cumsum((weights != 0).sum(axis=1))]).astype(np.int64)
     out_idx = np.concatenate([np.flatnonzero(w) for w in weights]).astype(np.int64)
+    out_w = np.concatenate([w[w != 0] for w in weights]).astype(float)
     if posterior is not None:
         post_draws = np.ascontiguousarray(posterior[1], dtype=float)
         post_rows = np.array([row[nm] for nm in posterior[0]], dtype=np.int64)
@@ -157,7 +205,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
                       input_names=input_names, rows=np.array([row[nm] for nm in sampled], dtype=np.int64),
                       const_rows=np.array([row[nm] for nm in const_names], dtype=np.int64),
                       const_values=np.array([constants[nm] for nm in const_names], dtype=float),
-                      copula_packed=packed(copula), out_ptr=out_ptr, out_idx=out_idx,
+                      copula_packed=packed(copula), out_ptr=out_ptr, out_idx=out_idx, out_w=out_w,
                       post_draws=post_draws, post_rows=post_rows,
                       chunk_size=int(chunk_size), posterior=posterior, overrides=overrides)
 
@@ -181,7 +229,7 @@ def _restrict_correlations(declared, sampled: set[str]):
 # ------------------------------------------------------------------------------------------ kernels
 @numba.njit(cache=True, nogil=True)
 def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
-                  chol_ptr, chol_flat, post, post_rows, out_ptr, out_idx, n_lines, inp, y):
+                  chol_ptr, chol_flat, post, post_rows, out_ptr, out_idx, out_w, n_lines, inp, y):
     """One chunk: normals -> copula -> marginals -> model -> outputs.
 
     ``inp`` (m, n_inputs) receives every draw's inputs; ``y`` (n_outputs, m) its outputs (sums of lines given
@@ -227,12 +275,13 @@ def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, con
             y[o, j] = 0.0
         for q in range(out_ptr[o], out_ptr[o + 1]):
             li = out_idx[q]
+            w = out_w[q]
             for j in range(m):
-                y[o, j] += lines[j, li]
+                y[o, j] += w * lines[j, li]
 
 
 @numba.njit(cache=True, nogil=True)
-def _outputs_of_lines(model_draw, inp, out_ptr, out_idx, n_lines, y):
+def _outputs_of_lines(model_draw, inp, out_ptr, out_idx, out_w, n_lines, y):
     """Outputs for given inputs (design matrices of the sensitivity analysis)."""
     lines = np.empty(n_lines)
     for j in range(inp.shape[0]):
@@ -240,7 +289,7 @@ def _outputs_of_lines(model_draw, inp, out_ptr, out_idx, n_lines, y):
         for o in range(out_ptr.size - 1):
             acc = 0.0
             for q in range(out_ptr[o], out_ptr[o + 1]):
-                acc += lines[out_idx[q]]
+                acc += out_w[q] * lines[out_idx[q]]
             y[o, j] = acc
 
 
@@ -276,7 +325,7 @@ def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarra
     y = np.empty((len(plan.outputs), m))
     _chunk_kernel(rng, model_loop(), plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows,
                   plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows, plan.out_ptr,
-                  plan.out_idx, len(plan.line_names), inp, y)
+                  plan.out_idx, plan.out_w, len(plan.line_names), inp, y)
     return inp, y
 
 
@@ -433,7 +482,7 @@ def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     inp[:, plan.rows] = theta.T
     inp[:, plan.const_rows] = plan.const_values
     y = np.empty((len(plan.outputs), m))
-    _outputs_of_lines(model_draw(), inp, plan.out_ptr, plan.out_idx, len(plan.line_names), y)
+    _outputs_of_lines(model_draw(), inp, plan.out_ptr, plan.out_idx, plan.out_w, len(plan.line_names), y)
     return y
 
 

@@ -10,7 +10,9 @@ import numpy as np
 import xarray as xr
 
 from model.engine import N_BINS, RunResult
+from model.data import REGIOS
 from model.published import REPORT_FIGURES
+from model.registry import KOLOMMEN
 
 PROBS = (0.05, 0.10, 0.15, 0.50, 0.85, 0.90, 0.95)
 HDI_MASS = 0.90
@@ -94,7 +96,7 @@ def overview_table(rows: list[dict], *, markdown: bool = False) -> str:
     header = ["uitkomst (mld. €)", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport"]
     lines = []
     for r in rows:
-        if r["soort"] not in ("kolom", "deelopgave", "totaal", "doel", "betaler"):
+        if r["soort"] not in ("kolom", "deelopgave", "totaal", "doel", "betaler", "kostensoort"):
             continue
         rap = ""
         if r["rapport_laag"] is not None:
@@ -112,6 +114,20 @@ def overview_table(rows: list[dict], *, markdown: bool = False) -> str:
     widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
     fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
     return "\n".join([fmt.format(*header), "-" * (sum(widths) + 2 * len(widths))] + [fmt.format(*r) for r in lines])
+
+
+def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
+    """Per region: P5 / P50 / P95 of the total without PM (mld. €)."""
+    sel = [r for r in rows if r["soort"] == "regio"]
+    if markdown:
+        out = ["| regio | P5 | P50 | P95 | gemiddelde |", "|---|---|---|---|---|"]
+        out += [f"| {r['long_name'].split(':')[0]} | {_fmt(r['p5'])} | {_fmt(r['p50'])} | {_fmt(r['p95'])} | "
+                f"{_fmt(r['mean'])} |" for r in sel]
+    else:
+        out = [f"{'regio (totaal zonder PM, mld. €)':34}{'P5':>7}{'P50':>7}{'P95':>7}"]
+        out += [f"{r['long_name'].split(':')[0]:34}{_fmt(r['p5']):>7}{_fmt(r['p50']):>7}{_fmt(r['p95']):>7}"
+                for r in sel]
+    return "\n".join(out)
 
 
 def to_dataset(result: RunResult, rows: list[dict]) -> xr.Dataset:
@@ -135,6 +151,16 @@ def to_dataset(result: RunResult, rows: list[dict]) -> xr.Dataset:
         for name, arr in (result.inputs or {}).items():
             entry = plan.priors[name]
             data[f"invoer_{name}"] = (("draw",), arr, {"units": entry.unit, "long_name": entry.description})
+    by = {r["output"]: r for r in rows}
+    if any(o.soort == "regio" for o in plan.outputs):
+        kolommen = ["totaal", *KOLOMMEN]
+        reg = np.array([[[by[f"regio_{i:02d}" + ("" if k == "totaal" else f"_{k}")][st]
+                          for st in coords["statistiek"]] for k in kolommen] for i in range(len(REGIOS))])
+        coords["regio"] = list(REGIOS)
+        coords["kolom"] = kolommen
+        data["regio_samenvatting"] = (("regio", "kolom", "statistiek"), reg,
+                                      {"units": "EUR (cv: 1)", "long_name": "Samenvatting per regio en kolom van "
+                                       "Tabel 1.2 (zonder PM), verdeeld naar inwoners/woningen"})
     ds = xr.Dataset(data, coords=coords)
     ds["uitkomst"].attrs["long_name"] = "Uitkomst (deelopgave, doel, kolom van Tabel 1.2, betaler, lijn)"
     ds["statistiek"].attrs["long_name"] = "Statistiek"

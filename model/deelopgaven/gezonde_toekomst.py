@@ -9,7 +9,8 @@ Regions whose municipalities score in the worst 10% of NL on several indicators 
                          × (1 - correctie_dubbeltelling_spoor2)
 
 for the seven themes (lokale economie, werk & inkomen, onderwijs, gezondheid & zorg, opvoeding,
-hulpverlening, participatie). Regions with no bad indicator (§4.2: Achterhoek, Noard-Fryslân,
+hulpverlening, participatie). Two auxiliary lines split the total over the two region classes (by effective
+inhabitants), which the regional breakdown divides over regions by inhabitants. Regions with no bad indicator (§4.2: Achterhoek, Noard-Fryslân,
 Zuidoost-Friesland, Noord-Limburg, Twente) get none. Column: publieke (rest)opgave.
 Priors: ``priors/gezonde_toekomst.yaml``; region classes: ``data/npvr_regio_indicatoren.csv``.
 Tests: ``tests/test_report.py``.
@@ -30,15 +31,22 @@ def gezonde_toekomst(inwoners_regio_meerdere_2024, inwoners_regio_niet_genoemd_2
                      kental_hulpverlening_per_inwoner_per_jaar, kental_gezondheid_zorg_per_inwoner_per_jaar,
                      kental_opvoeding_per_inwoner_per_jaar, kental_participatie_per_inwoner_per_jaar,
                      kental_lokale_economie_per_inwoner_per_jaar):
-    inwoner_jaren = ((inwoners_regio_meerdere_2024 + intensiteit_regio_niet_genoemd * inwoners_regio_niet_genoemd_2024)
-                     * bevolkingsgroei_2024_2025 * looptijd_jaren * (1.0 - correctie_dubbeltelling_spoor2))
+    inwoners_effectief = inwoners_regio_meerdere_2024 + intensiteit_regio_niet_genoemd * inwoners_regio_niet_genoemd_2024
+    inwoner_jaren = inwoners_effectief * bevolkingsgroei_2024_2025 * looptijd_jaren * (1.0 - correctie_dubbeltelling_spoor2)
+    totaal = inwoner_jaren * (kental_werk_inkomen_per_inwoner_per_jaar + kental_onderwijs_per_inwoner_per_jaar
+                              + kental_hulpverlening_per_inwoner_per_jaar + kental_gezondheid_zorg_per_inwoner_per_jaar
+                              + kental_opvoeding_per_inwoner_per_jaar + kental_participatie_per_inwoner_per_jaar
+                              + kental_lokale_economie_per_inwoner_per_jaar)
+    aandeel_meerdere = inwoners_regio_meerdere_2024 / inwoners_effectief
     return (inwoner_jaren * kental_werk_inkomen_per_inwoner_per_jaar,
             inwoner_jaren * kental_onderwijs_per_inwoner_per_jaar,
             inwoner_jaren * kental_hulpverlening_per_inwoner_per_jaar,
             inwoner_jaren * kental_gezondheid_zorg_per_inwoner_per_jaar,
             inwoner_jaren * kental_opvoeding_per_inwoner_per_jaar,
             inwoner_jaren * kental_participatie_per_inwoner_per_jaar,
-            inwoner_jaren * kental_lokale_economie_per_inwoner_per_jaar)
+            inwoner_jaren * kental_lokale_economie_per_inwoner_per_jaar,
+            totaal * aandeel_meerdere,
+            totaal * (1.0 - aandeel_meerdere))
 
 
 DEELOPGAVE = Deelopgave(
@@ -46,5 +54,10 @@ DEELOPGAVE = Deelopgave(
     kolom="publieke_restopgave", inputs=arguments(gezonde_toekomst), kernel=gezonde_toekomst,
     priors_file="gezonde_toekomst.yaml", verdeelsleutel="gezonde_toekomst",
     lines=tuple(Line(f"gezonde_toekomst_{t}", betaler="publiek", kostensoort="programmakosten",
-                     long_name=f"Gezonde en kansrijke toekomst: thema {t.replace('_', ' ')}") for t in THEMAS),
+                     long_name=f"Gezonde en kansrijke toekomst: thema {t.replace('_', ' ')}") for t in THEMAS) + (
+        Line("gezonde_toekomst_regio_meerdere", hulp=True,
+             long_name="Gezonde toekomst: deel in regio's met meerdere slechte indicatoren (regionale verdeling)"),
+        Line("gezonde_toekomst_regio_niet_genoemd", hulp=True,
+             long_name="Gezonde toekomst: deel in regio's die §4.2 niet noemt (regionale verdeling)"),
+    ),
 )
