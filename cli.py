@@ -52,7 +52,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                             keep=False if args.summaries_only else None, progress=bar.update)
         bar.close()
         rows = summary.summarise(result)
-    with runs.new_run_dir(args.out, "run") as (tmp, final):
+    folder = runs.new_run_folder(args.out, "run")
+    with folder as tmp:
         runs.write_dataset(summary.to_dataset(result, rows), tmp / "dataset.nc")
         runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True) + "\n\n"
                            + summary.regional_table(rows, markdown=True))
@@ -63,14 +64,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         tmp / "manifest.json")
     if args.json:
         out = summary.summary_json(rows)
-        out["run_dir"] = str(final)
+        out["run_dir"] = str(folder.path)
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(summary.overview_table(rows))
         print()
         print(summary.regional_table(rows))
         print(f"\n{result.draws:,} trekkingen, seed {result.seed}, {threads} thread(s), "
-              f"{timer.seconds:.1f} s; run folder: {final}")
+              f"{timer.seconds:.1f} s; run folder: {folder.path}")
     return 0
 
 

@@ -8,14 +8,17 @@ Each folder holds ``dataset.nc`` (netCDF4 via h5netcdf; the root group opens wit
 from __future__ import annotations
 
 import csv
+import ctypes
+import ctypes.util
+import errno
 import json
 import os
 import platform
 import secrets
 import shutil
 import subprocess
+import sys
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -49,24 +52,88 @@ def versions() -> dict:
     return out
 
 
-@contextmanager
-def new_run_dir(out: str | Path, prefix: str):
-    """Yield a temporary folder; on success rename it to a fresh ``<prefix>-<UTC time>-<hex>`` folder."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    final = out / f"{prefix}-{stamp}-{secrets.token_hex(3)}"
-    tmp = out / f".tmp-{final.name}"
-    tmp.mkdir()
-    try:
-        yield tmp, final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():  # pragma: no cover - the random suffix makes this practically impossible
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise FileExistsError(f"{final}: run folder exists; runs are never overwritten")
-    os.rename(tmp, final)
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, failing with FileExistsError if ``dst`` exists (even an empty folder,
+    which a plain ``os.rename`` would silently replace). Linux ``renameat2(RENAME_NOREPLACE)`` where the
+    C library and file system offer it (atomic); elsewhere an existence check before ``os.rename``."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            renameat2 = libc.renameat2
+        except (OSError, AttributeError):
+            renameat2 = None
+        if renameat2 is not None:
+            renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            renameat2.restype = ctypes.c_int
+            if renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+                return
+            err = ctypes.get_errno()
+            if err == errno.EEXIST:
+                raise FileExistsError(err, os.strerror(err), str(dst))
+            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                raise OSError(err, os.strerror(err), str(src))
+    if os.path.lexists(dst):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+    os.rename(src, dst)
+
+
+def _token() -> str:
+    return secrets.token_hex(2)
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class new_run_folder:
+    """Context manager for a fresh run folder ``<out>/<prefix>-<UTC timestamp>-<4 hex>``.
+
+    Yields a temporary folder inside ``out`` to write into; on success it is renamed to the final name
+    (never replacing anything: an existing name draws a new hex suffix), available as ``.path``. On an
+    error the temporary folder is removed and nothing appears under ``out``.
+    """
+
+    def __init__(self, out: str | Path, prefix: str, attempts: int = 16):
+        self.out = Path(out)
+        self.prefix = prefix
+        self.attempts = attempts
+        self.tmp: Path | None = None
+        self.path: Path | None = None
+
+    def __enter__(self) -> Path:
+        self.out.mkdir(parents=True, exist_ok=True)
+        for _ in range(self.attempts):  # os.mkdir (unlike tempfile.mkdtemp) keeps the umask's permissions
+            tmp = self.out / f".tmp-{self.prefix}-{secrets.token_hex(8)}"
+            try:
+                tmp.mkdir()
+            except FileExistsError:
+                continue
+            self.tmp = tmp
+            return tmp
+        raise FileExistsError(f"{self.out}: no free temporary folder name for {self.prefix}")
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        stamp = _stamp()
+        for _ in range(self.attempts):
+            final = self.out / f"{self.prefix}-{stamp}-{_token()}"
+            try:
+                _rename_noreplace(self.tmp, final)
+            except FileExistsError:
+                continue
+            except BaseException:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
+            self.path = final
+            return False
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        raise FileExistsError(f"{self.out}: no free run folder name for {self.prefix}-{stamp}-*")
 
 
 def write_dataset(ds, path: Path) -> None:

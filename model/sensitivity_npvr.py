@@ -39,26 +39,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ctypes
-import ctypes.util
 import dataclasses
-import errno
 import json
 import os
-import platform
-import secrets
-import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from model.runs import new_run_folder, versions as _run_versions, write_json as _write_json
 from model.engine import EnginePlan, Output, evaluate_inputs, make_plan, output_index
 from model.priors import fit_entry
 from model.published import REPORT_FIGURES
@@ -88,7 +82,6 @@ __all__ = [
     "exceedance_drivers",
     "write_tornado",
     "write_sobol",
-    "new_run_folder",
     "register_cli",
     "cmd_tornado",
     "cmd_sobol",
@@ -514,111 +507,6 @@ def plot_spider_npvr(s: SpiderNpvr, folder: Path, stem: str = "spider", top_n: i
 # Run folders and writers
 # ---------------------------------------------------------------------------------------------
 
-_RENAME_NOREPLACE = 1
-_AT_FDCWD = -100
-
-
-def _rename_noreplace(src: Path, dst: Path) -> None:
-    """Rename ``src`` to ``dst``, failing with FileExistsError if ``dst`` exists (even an empty folder,
-    which a plain ``os.rename`` would silently replace). Linux ``renameat2(RENAME_NOREPLACE)`` where the
-    C library and file system offer it (atomic); elsewhere an existence check before ``os.rename``."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            renameat2 = libc.renameat2
-        except (OSError, AttributeError):
-            renameat2 = None
-        if renameat2 is not None:
-            renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-            renameat2.restype = ctypes.c_int
-            if renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
-                return
-            err = ctypes.get_errno()
-            if err == errno.EEXIST:
-                raise FileExistsError(err, os.strerror(err), str(dst))
-            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-                raise OSError(err, os.strerror(err), str(src))
-    if os.path.lexists(dst):
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
-    os.rename(src, dst)
-
-
-def _token() -> str:
-    return secrets.token_hex(2)
-
-
-def _stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-class new_run_folder:
-    """Context manager for a fresh run folder ``<out>/<prefix>-<UTC timestamp>-<4 hex>``.
-
-    Yields a temporary folder inside ``out`` to write into; on success it is renamed to the final name
-    (never replacing anything: an existing name draws a new hex suffix), available as ``.path``. On an
-    error the temporary folder is removed and nothing appears under ``out``.
-    """
-
-    def __init__(self, out: str | Path, prefix: str, attempts: int = 16):
-        self.out = Path(out)
-        self.prefix = prefix
-        self.attempts = attempts
-        self.tmp: Path | None = None
-        self.path: Path | None = None
-
-    def __enter__(self) -> Path:
-        self.out.mkdir(parents=True, exist_ok=True)
-        for _ in range(self.attempts):  # os.mkdir (unlike tempfile.mkdtemp) keeps the umask's permissions
-            tmp = self.out / f".tmp-{self.prefix}-{secrets.token_hex(8)}"
-            try:
-                tmp.mkdir()
-            except FileExistsError:
-                continue
-            self.tmp = tmp
-            return tmp
-        raise FileExistsError(f"{self.out}: no free temporary folder name for {self.prefix}")
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        stamp = _stamp()
-        for _ in range(self.attempts):
-            final = self.out / f"{self.prefix}-{stamp}-{_token()}"
-            try:
-                _rename_noreplace(self.tmp, final)
-            except FileExistsError:
-                continue
-            except BaseException:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                raise
-            self.path = final
-            return False
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        raise FileExistsError(f"{self.out}: no free run folder name for {self.prefix}-{stamp}-*")
-
-
-def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for p in ("numpy", "scipy", "numba", "SALib", "matplotlib"):
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
-    return out
-
-
-def _write_json(obj, path: Path) -> None:
-    def default(x):
-        if isinstance(x, (np.floating, np.integer)):
-            return x.item()
-        if isinstance(x, np.ndarray):
-            return x.tolist()
-        raise TypeError(type(x))
-
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n", encoding="utf-8")
-
-
 def _write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
@@ -642,7 +530,7 @@ def _manifest(command: str, plan: EnginePlan, out: str, long_name: str, report, 
         "prior_directory": plan.priors.directory,
         "prior_hashes": dict(plan.priors.file_hashes),
         "overrides": dict(plan.overrides),
-        "versions": _versions(),
+        "versions": _run_versions(),
         **extra,
     }
 

@@ -33,10 +33,12 @@ does not quantify; they are reported on their own lines. Bandwidths of the repor
 become one distribution, because the position in the norm band and the demand year are priors."""),
     nbf.v4.new_markdown_cell("## Save the run like the CLI does, and look at the S-curves"),
     nbf.v4.new_code_cell("""from model import runs, plots
-with runs.new_run_dir("runs", "notebook") as (tmp, final):
+folder = runs.new_run_folder("runs", "notebook")
+with folder as tmp:
     runs.write_dataset(summary.to_dataset(result, rows), tmp / "dataset.nc")
     plots.s_curves(result, rows, tmp)
     plots.intervals(rows, tmp)
+final = folder.path
 print(final)
 from IPython.display import Image, display
 display(Image(filename=str(final / "s_curves.png")))
