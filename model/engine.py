@@ -31,7 +31,7 @@ import numpy as np
 from model.data import REGIOS, Gebieden, load_gebieden
 from model.dependence import CopulaPlan, build_copula, correlate_draw, packed
 from model.distributions import z_to_x
-from model.compiled import input_order, line_order, model_draw, model_loop
+from model.compiled import input_order, line_order, model_loop
 from model.evaluate import check_inputs, data_inputs
 from model.priors import PriorSet, fit_entry, load_priors
 from model.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, cost_lines
@@ -228,13 +228,12 @@ def _restrict_correlations(declared, sampled: set[str]):
 
 # ------------------------------------------------------------------------------------------ kernels
 @numba.njit(cache=True, nogil=True)
-def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
-                  chol_ptr, chol_flat, post, post_rows, out_ptr, out_idx, out_w, n_lines, inp, y):
-    """One chunk: normals -> copula -> marginals -> model -> outputs.
+def _chunk_inputs(rng, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
+                  chol_ptr, chol_flat, post, post_rows, inp):
+    """One chunk's inputs: normals -> copula -> marginals, into ``inp`` (m, n_inputs).
 
-    ``inp`` (m, n_inputs) receives every draw's inputs; ``y`` (n_outputs, m) its outputs (sums of lines given
-    by the CSR arrays ``out_ptr``/``out_idx``). Per draw the standard normals of all sampled entries are drawn
-    first, in entry order, then (with a posterior) one integer picking the posterior row.
+    Per draw the standard normals of all sampled entries are drawn first, in entry order, then (with a
+    posterior) one integer picking the posterior row.
     """
     m = inp.shape[0]
     n = codes.size
@@ -268,8 +267,12 @@ def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, con
     for k in range(post_rows.size):
         for j in range(m):
             inp[j, post_rows[k]] = post[picks[j], k]
-    lines = np.empty((m, n_lines))
-    model_loop(inp, lines)
+
+
+@numba.njit(cache=True, nogil=True)
+def _aggregate(lines, out_ptr, out_idx, out_w, y):
+    """Outputs y (n_outputs, m) as weighted sums of lines (m, n_lines), CSR ``out_ptr``/``out_idx``/``out_w``."""
+    m = lines.shape[0]
     for o in range(out_ptr.size - 1):
         for j in range(m):
             y[o, j] = 0.0
@@ -278,19 +281,6 @@ def _chunk_kernel(rng, model_loop, codes, vectors, tables, rows, const_rows, con
             w = out_w[q]
             for j in range(m):
                 y[o, j] += w * lines[j, li]
-
-
-@numba.njit(cache=True, nogil=True)
-def _outputs_of_lines(model_draw, inp, out_ptr, out_idx, out_w, n_lines, y):
-    """Outputs for given inputs (design matrices of the sensitivity analysis)."""
-    lines = np.empty(n_lines)
-    for j in range(inp.shape[0]):
-        model_draw(inp[j], lines)
-        for o in range(out_ptr.size - 1):
-            acc = 0.0
-            for q in range(out_ptr[o], out_ptr[o + 1]):
-                acc += out_w[q] * lines[out_idx[q]]
-            y[o, j] = acc
 
 
 @numba.njit(cache=True, nogil=True)
@@ -322,11 +312,18 @@ def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarra
     outputs (n_outputs, m))."""
     rng = chunk_generator(seed, k)
     inp = np.empty((m, len(plan.input_names)))
-    y = np.empty((len(plan.outputs), m))
-    _chunk_kernel(rng, model_loop(), plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows,
-                  plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows, plan.out_ptr,
-                  plan.out_idx, plan.out_w, len(plan.line_names), inp, y)
-    return inp, y
+    _chunk_inputs(rng, plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows, plan.const_values,
+                  *plan.copula_packed, plan.post_draws, plan.post_rows, inp)
+    return inp, _model_outputs(plan, inp)
+
+
+def _model_outputs(plan: EnginePlan, inp: np.ndarray) -> np.ndarray:
+    """The compiled model on inputs (m, n_inputs), summed into the plan's outputs (n_outputs, m)."""
+    lines = np.empty((inp.shape[0], len(plan.line_names)))
+    model_loop()(inp, lines)
+    y = np.empty((len(plan.outputs), inp.shape[0]))
+    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y)
+    return y
 
 
 # ------------------------------------------------------------------------------------------ summary
@@ -481,9 +478,7 @@ def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     inp = np.empty((m, len(plan.input_names)))
     inp[:, plan.rows] = theta.T
     inp[:, plan.const_rows] = plan.const_values
-    y = np.empty((len(plan.outputs), m))
-    _outputs_of_lines(model_draw(), inp, plan.out_ptr, plan.out_idx, plan.out_w, len(plan.line_names), y)
-    return y
+    return _model_outputs(plan, inp)
 
 
 def output_index(plan: EnginePlan, name: str) -> int:

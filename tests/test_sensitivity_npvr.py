@@ -247,7 +247,7 @@ def test_rename_noreplace_refuses_existing_empty_folder(tmp_path):
     src.mkdir()
     dst.mkdir()
     with pytest.raises(FileExistsError):
-        sn._rename_noreplace(src, dst)
+        __import__('model.runs', fromlist=['x'])._rename_noreplace(src, dst)
     assert src.exists() and dst.exists()
 
 
