@@ -63,14 +63,14 @@ class EnginePlan:
     tables: np.ndarray
     copula: CopulaPlan
     outputs: tuple[Output, ...]
-    weights: np.ndarray                    # (n_outputs, n_cost_lines) 0/1 aggregation matrix
+    weights: np.ndarray                    # (n_outputs, n_lines + n_outputs): lines and earlier outputs
     line_names: tuple[str, ...]            # every line of the model loop, in its order
     input_names: tuple[str, ...]           # rows of the model loop's input matrix
     rows: np.ndarray                       # input row of each sampled entry
     const_rows: np.ndarray                 # input rows of the constants ...
     const_values: np.ndarray               # ... and their values
     copula_packed: tuple                   # model.dependence.packed(copula)
-    out_ptr: np.ndarray                    # outputs as sums of lines (CSR of `weights`)
+    out_ptr: np.ndarray                    # `weights` as CSR
     out_idx: np.ndarray
     out_w: np.ndarray
     post_draws: np.ndarray                 # posterior draws (P, n_post), P = 0 without a posterior
@@ -136,27 +136,45 @@ def _outputs(gebieden: Gebieden) -> tuple[tuple[Output, ...], np.ndarray, tuple[
         add(Output(d.naam, "deelopgave", d.titel, pm=d.pm), [dd.naam == d.naam for dd, _ in cl])
     for d, line in cl:
         add(Output(f"lijn_{line.naam}", "lijn", line.long_name, pm=d.pm), [ll.naam == line.naam for _, ll in cl])
-    # weights over all lines of the model loop (auxiliary lines and quantities get weight 0)
+    # weights over all lines of the model loop (auxiliary lines and quantities get weight 0), then over earlier
+    # outputs: row o of `weights` has n_lines + n_outputs columns; an output may use outputs before it
     cost_index = [names.index(line.naam) for _, line in cl]
-    weights = np.zeros((len(outs), len(names)))
-    weights[:, cost_index] = np.vstack(rows)
-    # regional breakdown: totals without PM, per region (and per column), from the allocation keys
+    first = np.zeros((len(outs), len(names)))
+    first[:, cost_index] = np.vstack(rows)
+    # regional breakdown (totals without PM, per region and per column) in two stages: subtotals per column
+    # and allocation key ("sleutel"), then each region's share of those subtotals
     shares = regional_weights(gebieden)
     deel = {line.naam: d for d in DEELOPGAVEN for line in d.lines}
+    keys = {}
+    for line_name, share in shares.items():
+        d = deel[line_name]
+        if d.pm:
+            continue
+        key = line_name if d.verdeelsleutel == "gezonde_toekomst" else d.verdeelsleutel
+        keys.setdefault((d.kolom, key), (share, []))[1].append(line_name)
+    sub_rows = []
+    for (kolom, key), (share, members) in keys.items():
+        outs.append(Output(f"sleutel_{kolom}_{key}", "sleutel", f"Subtotaal {kolom} verdeeld naar {key}"))
+        w = np.zeros(len(names))
+        w[[names.index(n) for n in members]] = 1.0
+        sub_rows.append(w)
+    n_first = len(rows) + len(sub_rows)
     regional = []
     for r, regio in enumerate(REGIOS):
         for kolom in (None, *KOLOMMEN):
-            w = np.zeros(len(names))
-            for line_name, share in shares.items():
-                d = deel[line_name]
-                if not d.pm and (kolom is None or d.kolom == kolom):
-                    w[names.index(line_name)] = share[r]
+            w = np.zeros(len(names) + n_first)
+            for g, ((k, _), (share, _)) in enumerate(keys.items()):
+                if kolom is None or k == kolom:
+                    w[len(names) + len(rows) + g] = share[r]
             suffix = "" if kolom is None else f"_{kolom}"
             title = "totaal zonder PM" if kolom is None else KOLOMMEN[kolom]
             outs.append(Output(f"regio_{r:02d}{suffix}", "regio" if kolom is None else "regio_kolom",
                                f"{regio}: {title}"))
             regional.append(w)
-    weights = np.vstack([weights, *regional])
+    n_out = len(outs)
+    weights = np.zeros((n_out, len(names) + n_out))
+    weights[:n_first, :len(names)] = np.vstack([first, *sub_rows])
+    weights[n_first:, :len(names) + n_first] = np.vstack(regional)
     return tuple(outs), weights, names
 
 
@@ -270,25 +288,30 @@ def _chunk_inputs(rng, codes, vectors, tables, rows, const_rows, const_values, b
 
 
 @numba.njit(cache=True, nogil=True)
-def _aggregate(lines, out_ptr, out_idx, out_w, y):
-    """Outputs y (n_outputs, m) as weighted sums of lines (m, n_lines), CSR ``out_ptr``/``out_idx``/``out_w``."""
-    m = lines.shape[0]
-    for o in range(out_ptr.size - 1):
-        for j in range(m):
-            y[o, j] = 0.0
-        for q in range(out_ptr[o], out_ptr[o + 1]):
-            li = out_idx[q]
-            w = out_w[q]
-            for j in range(m):
-                y[o, j] += w * lines[j, li]
+def _aggregate(lines, out_ptr, out_idx, out_w, y_t):
+    """Outputs ``y_t`` (m, n_outputs) as weighted sums over [lines (m, n_lines), earlier outputs], given as CSR
+    ``out_ptr``/``out_idx``/``out_w`` (an index >= n_lines refers to output index - n_lines)."""
+    n_lines = lines.shape[1]
+    n_out = y_t.shape[1]
+    v = np.empty(n_lines + n_out)
+    for j in range(lines.shape[0]):
+        for i in range(n_lines):
+            v[i] = lines[j, i]
+        out = y_t[j]
+        for o in range(n_out):
+            acc = 0.0
+            for q in range(out_ptr[o], out_ptr[o + 1]):
+                acc += out_w[q] * v[out_idx[q]]
+            v[n_lines + o] = acc
+            out[o] = acc
 
 
 @numba.njit(cache=True, nogil=True)
 def _histogram(y, lo, width, counts, under, over):
     n_out, m = y.shape
     nb = counts.shape[1]
-    for o in range(n_out):
-        for j in range(m):
+    for j in range(m):
+        for o in range(n_out):
             v = y[o, j]
             if width[o] <= 0.0:
                 b = 0
@@ -321,9 +344,9 @@ def _model_outputs(plan: EnginePlan, inp: np.ndarray) -> np.ndarray:
     """The compiled model on inputs (m, n_inputs), summed into the plan's outputs (n_outputs, m)."""
     lines = np.empty((inp.shape[0], len(plan.line_names)))
     model_loop()(inp, lines)
-    y = np.empty((len(plan.outputs), inp.shape[0]))
-    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y)
-    return y
+    y_t = np.empty((inp.shape[0], len(plan.outputs)))
+    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y_t)
+    return y_t.T
 
 
 # ------------------------------------------------------------------------------------------ summary
