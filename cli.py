@@ -34,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from model import engine, plots, runs, summary
     from model.data import load_gebieden
-    from model.priors import load_priors
+    from model.priors import fit_table, load_priors
 
     priors_arg = args.priors
     posterior = None
@@ -57,6 +57,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         runs.write_dataset(summary.to_dataset(result, rows), tmp / "dataset.nc")
         runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True) + "\n\n"
                            + summary.regional_table(rows, markdown=True))
+        runs.write_json(fit_table(priors), tmp / "prior_fits.json")
         plots.s_curves(result, rows, tmp)
         plots.intervals(rows, tmp)
         runs.write_json(runs.manifest(result, rows, timer.seconds,
@@ -97,7 +98,30 @@ def _register_sensitivity(sub) -> None:
     register_cli(sub)
 
 
-COMMANDS: dict[str, tuple] = {"run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
+def _cmd_priors(args: argparse.Namespace) -> int:
+    from model.priors import fit_table, load_priors
+
+    rows = fit_table(load_priors(args.priors))
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{'entry':48} {'family':11} {'unit':18} {'status':13} {'point':>12}  max fit error  stated -> achieved")
+    for r in rows:
+        pairs = ", ".join(f"{k} {r['stated'][k]:.4g}->{r['achieved'][k]:.4g}" for k in r["stated"])
+        print(f"{r['entry']:48} {r['family']:11} {r['unit']:18} {r['status']:13} {r['point']:>12.6g}  "
+              f"{r['max_rel_error']:12.2%}  {pairs}")
+    return 0
+
+
+def _register_priors(sub) -> None:
+    p = sub.add_parser("priors", help="every prior entry: family, point value, and how well the fit reproduces "
+                                      "its stated quantiles")
+    p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_priors)
+
+
+COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
 
 
 def build_parser() -> argparse.ArgumentParser:

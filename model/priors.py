@@ -379,3 +379,15 @@ def fit_entry(entry: PriorEntry):
 def fit_all(prior_set: PriorSet) -> dict[str, Any]:
     """Fitted marginals of every entry, by name."""
     return {name: fit_entry(e)[0] for name, e in prior_set.entries.items()}
+
+
+def fit_table(prior_set: PriorSet) -> list[dict]:
+    """Per entry: family, point value, status, and the stated vs achieved quantiles of its fitted marginal."""
+    rows = []
+    for name, entry in prior_set.entries.items():
+        marginal, report = fit_entry(entry)
+        rows.append({"entry": name, "file": entry.file, "family": marginal.family, "unit": entry.unit,
+                     "status": entry.status, "point": entry.point, "stated": dict(report.stated),
+                     "achieved": dict(report.achieved), "max_rel_error": float(report.max_rel_error),
+                     "mean": float(marginal.mean())})
+    return rows

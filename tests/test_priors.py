@@ -255,3 +255,15 @@ STREEFWAARDE = {
 def test_streefwaarde_documented_per_facility(priors, voorziening):
     entry = priors[f"bereik_{voorziening}"]
     assert STREEFWAARDE[voorziening].lower() in entry.description.lower(), entry.description
+
+
+def test_fit_table_reports_every_entry_within_tolerance():
+    import json
+
+    out = subprocess.run([sys.executable, "cli.py", "priors", "--json"], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=300)
+    rows = json.loads(out.stdout)
+    assert {r["entry"] for r in rows} == set(load_priors().entries)
+    for r in rows:
+        assert r["max_rel_error"] <= 0.02, r
+        assert set(r["stated"]) == set(r["achieved"])
