@@ -121,7 +121,12 @@ def _register_priors(sub) -> None:
     p.set_defaults(func=_cmd_priors)
 
 
-COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
+def _register_batch(sub) -> None:
+    from model.batch import register_cli
+    register_cli(sub)
+
+
+COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "batch": (_register_batch, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,11 +21,11 @@ scenarios less noisy.
 Run folders. Task ``<scenario>_seed<seed>_draws<draws>`` writes into ``out_dir/.tmp-<name>-<uuid>/``:
 ``resultaat.nc`` (the aggregate outputs per draw -- columns, goals, payers, kostensoorten, deelopgaven,
 regions, total --, the present values per draw and per-year quantiles), ``summary.csv`` (mean, sd, quantiles
-of every output, per-year amount and present value), ``run.json`` (identity and scenario definition), and last the marker ``COMPLETE``; then the folder is renamed to
-its final name with ``os.rename``, which refuses to replace an existing folder: a finished run is never
-overwritten. A finished run = a folder
-with ``COMPLETE``. A resumed batch (``resume=True``, the default) skips finished runs after checking that their
-identity (scenario hash, seed, draws, chunk size) matches; a mismatch is an error (choose another ``out_dir``).
+of every output, per-year amount and present value), ``run.json`` (identity and scenario definition), and last
+the marker ``COMPLETE``; then the folder is renamed to its final name with ``os.rename``, which refuses to
+replace an existing folder: a finished run is never overwritten. A finished run = a folder with ``COMPLETE``.
+A resumed batch (``resume=True``, the default) skips finished runs after checking that their identity
+(scenario hash, seed, draws, chunk size) matches; a mismatch is an error (choose another ``out_dir``).
 Left-over ``.tmp-*`` folders of interrupted tasks are removed when a batch starts (do not run two batches into
 one folder at the same time).
 
@@ -57,7 +57,8 @@ import xarray as xr
 
 from model.engine import DEFAULT_CHUNK, Output, RunResult, run
 from model.jaren import (JAREN_SPAWN_KEY, KWANTIELEN, PARAMETERS, contante_waarde_totaal, groepen,
-                         jaren_dataset)
+                         jaren_dataset, load_jaren_priors)
+from model.priors import load_priors
 from model.registry import KOLOMMEN
 from model.scenarios import Scenario, load_scenario
 
@@ -115,7 +116,9 @@ def run_task(task: Task) -> dict:
     t0 = time.perf_counter()
     folder = task.folder
     if (folder / MARKER).exists():
-        return {"naam": task.naam, "status": "skipped"}
+        # finished by an earlier attempt of this task (e.g. on a worker that died before handing over its
+        # result, after which Dask reran the task): nothing to do, the folder is never rewritten
+        return {"naam": task.naam, "status": "done", "reused": True}
     tmp = Path(task.out_dir) / f"{TMP_PREFIX}{task.naam}-{uuid.uuid4().hex[:12]}"
     tmp.mkdir(parents=True)
     try:
@@ -125,12 +128,12 @@ def run_task(task: Task) -> dict:
             os.rename(tmp, folder)
         except OSError:
             if (folder / MARKER).exists():       # finished meanwhile by another attempt: keep that one
-                return {"naam": task.naam, "status": "skipped"}
+                return {"naam": task.naam, "status": "done", "reused": True}
             raise FileExistsError(f"{folder}: exists but is not a finished run; remove it to rerun") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return {"naam": task.naam, "status": "done", "seconds": time.perf_counter() - t0}
+    return {"naam": task.naam, "status": "done", "reused": False, "seconds": time.perf_counter() - t0}
 
 
 # ---------------------------------------------------------------------------------------- run files
@@ -259,7 +262,11 @@ def is_finished(folder: Path) -> bool:
 # -------------------------------------------------------------------------------------------- batch
 @dataclass
 class BatchResult:
-    """What a batch call did: task names by outcome, failures with their error, the summary files."""
+    """What a batch call did: task names by outcome, failures with their error, the summary files.
+
+    ``done``: runs finished by this call; ``skipped``: runs finished before it (resume); ``failed``: name ->
+    error text (an exception in the task, or ``KilledWorker`` when its worker died).
+    """
 
     out_dir: Path
     tasks: list[str]
@@ -283,7 +290,9 @@ def make_tasks(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_d
         raise ValueError(f"duplicate seeds {seeds!r}")
     if int(draws) < 2:
         raise ValueError(f"draws must be at least 2, got {draws!r}")
-    scenarios = [load_scenario(s, directory=scenario_dir) for s in specs]
+    base = load_priors()
+    base_jaren = load_jaren_priors(priors=base)
+    scenarios = [load_scenario(s, directory=scenario_dir, priors=base, jaren_priors=base_jaren) for s in specs]
     names = [s.naam for s in scenarios]
     if not names:
         raise ValueError("no scenarios given")
@@ -341,58 +350,54 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, progress: bool, total: int) -> None:
-    from tqdm.auto import tqdm
+    """Run ``todo`` serially or on Dask, recording each outcome in ``res``; progress is runs finished / total."""
+    from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=total - len(todo), desc="batch", unit="run", disable=not progress)
-    try:
-        if scheduler == "serial":
-            for t in todo:
-                try:
-                    out = run_task(t)
-                except Exception as exc:  # reported, the other runs go on
-                    res.failed[t.naam] = _error_text(exc)
-                else:
-                    (res.done if out["status"] == "done" else res.skipped).append(t.naam)
-                bar.update(1)
-            return
-        if not todo:
-            return
-        from distributed import Client, LocalCluster, as_completed
-
-        cluster = client = None
-        own_client = True
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0" if _has_bokeh() else None)
-            client = Client(cluster)
-        elif isinstance(scheduler, Client):
-            client, own_client = scheduler, False
-        else:
-            client = Client(scheduler)     # an address or a cluster object (e.g. dask_jobqueue.SLURMCluster)
+    def record(t: Task, call) -> None:
         try:
-            services = client.scheduler_info().get("services", {})
-            if "dashboard" in services:
-                print(f"batch: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
-            futures = {client.submit(run_task, t, key=f"npvr-{t.naam}-{uuid.uuid4().hex[:8]}", pure=False): t
-                       for t in todo}
-            for fut in as_completed(futures):
-                t = futures[fut]
-                try:
-                    out = fut.result()
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException as exc:  # includes KilledWorker and cancelled futures
-                    res.failed[t.naam] = _error_text(exc)
-                else:
-                    (res.done if out["status"] == "done" else res.skipped).append(t.naam)
+            call()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # an error in the task, KilledWorker, a cancelled future: reported
+            res.failed[t.naam] = _error_text(exc)
+        else:
+            res.done.append(t.naam)
+
+    def new_bar():
+        return tqdm(total=total, initial=total - len(todo), desc="batch", unit="run", disable=not progress)
+
+    if scheduler == "serial" or not todo:
+        with new_bar() as bar:
+            for t in todo:
+                record(t, lambda: run_task(t))
                 bar.update(1)
-        finally:
-            if own_client:
-                client.close()
-            if cluster is not None:
-                cluster.close()
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    own_client = True
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster, set_as_default=False)
+    elif isinstance(scheduler, Client):
+        client, own_client = scheduler, False
+    else:                              # an address or a cluster object (e.g. dask_jobqueue.SLURMCluster)
+        client = Client(scheduler, set_as_default=False)
+    try:
+        if "dashboard" in client.scheduler_info().get("services", {}):
+            note = "" if _has_bokeh() else " (its pages need bokeh installed)"
+            print(f"batch: Dask dashboard at {client.dashboard_link}{note}", file=sys.stderr)
+        futures = {client.submit(run_task, t, key=f"npvr-{t.naam}-{uuid.uuid4().hex[:8]}", pure=False): t
+                   for t in todo}
+        with new_bar() as bar:
+            for fut in as_completed(futures, loop=client.loop):
+                record(futures[fut], fut.result)
+                bar.update(1)
     finally:
-        bar.close()
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _has_bokeh() -> bool:

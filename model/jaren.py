@@ -405,7 +405,7 @@ def fan_chart(ds: xr.Dataset, path: str | Path | None = None, *, prijzen: str = 
     """Fan chart per goal and in total: median, 25-75% and 5-95% bands per year, in € mln.
 
     Saved as ``<path>.png`` and ``<path>.svg`` when ``path`` is given. ``referentie`` optionally maps a
-    groep to a flat per-year figure (e.g. the report's total / 11) drawn as a dashed line.
+    groep to a flat per-year figure or a (laag, hoog) pair (e.g. the report's total / 11), drawn dashed.
     """
     import matplotlib
 
@@ -421,7 +421,8 @@ def fan_chart(ds: xr.Dataset, path: str | Path | None = None, *, prijzen: str = 
         ax.fill_between(jaren, v[:, 1], v[:, 3], color="tab:blue", alpha=0.4, label="25-75%")
         ax.plot(jaren, v[:, 2], color="tab:blue", lw=2, label="mediaan")
         if referentie and groep in referentie:
-            ax.axhline(referentie[groep] / 1e6, color="k", ls="--", lw=1, label="rapport (totaal / 11)")
+            for k, value in enumerate(np.atleast_1d(referentie[groep])):
+                ax.axhline(value / 1e6, color="k", ls="--", lw=1, label="rapport (totaal / 11)" if k == 0 else None)
         ax.set_title(_TITLES[groep])
         ax.set_ylabel("€ mln per jaar")
         ax.set_ylim(bottom=0)

@@ -101,7 +101,7 @@ def test_killed_worker_mid_batch_then_resume(serial, cluster, tmp_path):
     thread = threading.Thread(target=first_batch)
     thread.start()
     victim = None
-    with Client(cluster.scheduler_address) as client:
+    with Client(cluster.scheduler_address, set_as_default=False) as client:
         deadline = time.time() + 240
         while victim is None and thread.is_alive() and time.time() < deadline:
             if list(out.glob(f"*/{MARKER}")):                      # mid-batch: at least one run finished
@@ -118,17 +118,18 @@ def test_killed_worker_mid_batch_then_resume(serial, cluster, tmp_path):
     assert victim is not None, "the batch finished before a worker could be killed"
     res1 = box["res"]
     assert res1.failed, "killing a busy worker must fail its task"
-    assert all("KilledWorker" in err for err in res1.failed.values()), res1.failed
+    assert any("KilledWorker" in err for err in res1.failed.values()), res1.failed
     assert sorted(res1.done + list(res1.failed)) == sorted(NAMES)
     status = json.loads((out / "batch.json").read_text())
     assert status["status"] == "failed" and set(status["failed"]) == set(res1.failed)
 
     finished = {p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob(f"*/{MARKER}")}
-    assert set(finished) == set(res1.done)
+    # every run reported done is finished; a killed task may (rarely) have finished just before the kill
+    assert set(res1.done) <= set(finished) and set(finished) - set(res1.done) <= set(res1.failed)
     res2 = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=out, scheduler=cluster.scheduler_address, progress=False)
     assert res2.ok, res2.failed
     assert sorted(res2.skipped) == sorted(finished)
-    assert sorted(res2.done) == sorted(res1.failed)
+    assert sorted(res2.done) == sorted(set(NAMES) - set(finished))
     for name, stamp in finished.items():                           # never overwritten
         p = out / name / MARKER
         assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp

@@ -156,7 +156,8 @@ def test_indexation_and_prijspeil(mc, jaren_priors):
     t = np.arange(2025, 2036)
     # flat line at prijspeil 2024 (gezonde_toekomst): nominal grows with inflation, real is total / 11
     tot = mc.outputs[names.index("gezonde_toekomst")][:, None]
-    np.testing.assert_allclose(ds["reeel"].sel(deelopgave="gezonde_toekomst").values, tot / 11 * np.ones(11), rtol=1e-12)
+    np.testing.assert_allclose(ds["reeel"].sel(deelopgave="gezonde_toekomst").values, tot / 11 * np.ones(11),
+                               rtol=1e-12)
     np.testing.assert_allclose(ds["nominaal"].sel(deelopgave="gezonde_toekomst").values,
                                tot / 11 * 1.02 ** (t - 2024), rtol=1e-12)
     # flat line at prijspeil 2025 (ov_exploitatie): in 2024 prices one year of inflation less
