@@ -53,7 +53,8 @@ import numpy as np
 import xarray as xr
 
 from model.errors import PriorError
-from model.priors import (BIB_KEYS, PriorEntry, PriorSet, _check_entry, _sha256, fit_entry, load_priors,
+from model.priors import (BIB_KEYS, PriorEntry, PriorSet, _check_entry, _sha256, check_file_keys, fit_entry,
+                          load_priors,
                           read_yaml)
 from model.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
 
@@ -87,15 +88,7 @@ def load_jaren_priors(path: str | Path | None = None, priors: PriorSet | None = 
     path = Path(path) if path is not None else JAREN_FILE
     if not path.exists():
         raise PriorError(f"{path.name}: (file): year priors missing ({path})")
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise PriorError(f"{path.name}: (file): must be a mapping with {sorted(FILE_KEYS)}")
-    unknown = set(data) - FILE_KEYS
-    if unknown:
-        raise PriorError(f"{path.name}: (file): unknown top-level key(s) {sorted(unknown)}")
-    missing = FILE_KEYS - set(data)
-    if missing:
-        raise PriorError(f"{path.name}: (file): missing top-level key(s) {sorted(missing)}")
+    data = check_file_keys(path.name, read_yaml(path), FILE_KEYS)
     own = data["bronnen"] or {}
     if not isinstance(own, dict):
         raise PriorError(f"{path.name}: bronnen: must map source ids to records")

@@ -289,6 +289,19 @@ def _check_entry(file: str, name: str, raw: Any, bibliography: Mapping[str, Any]
     )
 
 
+def check_file_keys(name: str, data: Any, keys: set[str]) -> dict:
+    """A prior-style file must be a mapping with exactly the top-level ``keys``."""
+    if not isinstance(data, dict):
+        raise PriorError(f"{name}: (file): must be a mapping with {sorted(keys)}")
+    unknown = set(data) - keys
+    if unknown:
+        raise PriorError(f"{name}: (file): unknown top-level key(s) {sorted(unknown)}")
+    missing = keys - set(data)
+    if missing:
+        raise PriorError(f"{name}: (file): missing top-level key(s) {sorted(missing)}")
+    return data
+
+
 def _load_bibliography(path: Path) -> dict:
     bib = read_yaml(path)
     if not isinstance(bib, dict):
@@ -325,15 +338,7 @@ def load_priors(directory: str | Path | None = None, *, fit: bool = True) -> Pri
     for path in sorted(directory.glob("*.yaml")):
         if path.name in (BIBLIOGRAPHY, CORRELATIONS):
             continue
-        data = read_yaml(path)
-        if not isinstance(data, dict):
-            raise PriorError(f"{path.name}: (file): must be a mapping with 'deelopgave', 'description', 'entries'")
-        unknown = set(data) - FILE_KEYS
-        if unknown:
-            raise PriorError(f"{path.name}: (file): unknown top-level key(s) {sorted(unknown)}")
-        missing = FILE_KEYS - set(data)
-        if missing:
-            raise PriorError(f"{path.name}: (file): missing top-level key(s) {sorted(missing)}")
+        data = check_file_keys(path.name, read_yaml(path), FILE_KEYS)
         if not isinstance(data["entries"], dict) or not data["entries"]:
             raise PriorError(f"{path.name}: entries: must be a non-empty mapping")
         files[data["deelopgave"]] = path.name
