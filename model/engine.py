@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from model.data import REGIOS, Gebieden, load_gebieden
-from model.dependence import CopulaPlan, build_copula, correlate_draw, packed
+from model.dependence import CopulaPlan, build_copula, packed
 from model.distributions import z_to_x
 from model.compiled import input_order, line_order, model_loop
 from model.evaluate import check_inputs, data_inputs
@@ -37,6 +37,7 @@ from model.priors import PriorSet, fit_entry, load_priors
 from model.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, cost_lines
 
 DEFAULT_CHUNK = 1 << 15
+_BLOCK = 256  # draws per cache-resident block inside a chunk (no effect on results)
 N_BINS = 1 << 14
 PILOT_KEY = 2**31 - 1  # spawn key of the pilot stream that fixes histogram ranges
 
@@ -245,65 +246,129 @@ def _restrict_correlations(declared, sampled: set[str]):
 
 
 # ------------------------------------------------------------------------------------------ kernels
+@numba.njit(cache=True, nogil=True, inline="always")
+def _marginal(z, code, vectors, tables, i):
+    """F_i^-1(Phi(z)) for entry i; the common families inline (no array views), the rest via z_to_x.
+
+    Same arithmetic as :func:`model.distributions.z_to_x` for every family."""
+    if code == 2:  # lognormal
+        return math.exp(vectors[i, 0] + vectors[i, 1] * z)
+    if code == 1:  # normal
+        return vectors[i, 0] + vectors[i, 1] * z
+    if code == 3 or code == 6 or code == 7:  # tabulated: truncnormal, pert, beta
+        t = (z + TABLE_Z_MAX) / _TABLE_DZ
+        if not t > 0.0:
+            return tables[i, 0]
+        if t >= TABLE_LEN - 1:
+            return tables[i, TABLE_LEN - 1]
+        k = int(t)
+        f = t - k
+        return tables[i, k] + f * (tables[i, k + 1] - tables[i, k])
+    if code == 4:  # uniform
+        u = 0.5 * math.erfc(-z * _SQRT_HALF)
+        return vectors[i, 0] + (vectors[i, 1] - vectors[i, 0]) * u
+    return z_to_x(z, code, vectors[i], tables[i])
+
+
+@numba.njit(cache=True, nogil=True)
+def _correlate_columns(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
+    """``z[block, :nb] = L @ z[block, :nb]`` per copula block; the same arithmetic, in the same order, as
+    :func:`model.dependence.correlate_draw` for each draw (rows last to first, diagonal first)."""
+    for b in range(block_ptr.size - 1):
+        start = block_ptr[b]
+        k = block_ptr[b + 1] - start
+        base = chol_ptr[b]
+        for i in range(k - 1, -1, -1):
+            zi = z[block_idx[start + i]]
+            d = chol_flat[base + i * k + i]
+            for j in range(nb):
+                zi[j] = d * zi[j]
+            for l in range(i):
+                c = chol_flat[base + i * k + l]
+                if c != 0.0:
+                    zl = z[block_idx[start + l]]
+                    for j in range(nb):
+                        zi[j] = zi[j] + c * zl[j]
+
+
 @numba.njit(cache=True, nogil=True)
 def _chunk_inputs(rng, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
                   chol_ptr, chol_flat, post, post_rows, inp):
     """One chunk's inputs: normals -> copula -> marginals, into ``inp`` (m, n_inputs).
 
     Per draw the standard normals of all sampled entries are drawn first, in entry order, then (with a
-    posterior) one integer picking the posterior row.
+    posterior) one integer picking the posterior row. The work runs in blocks of draws that stay in cache
+    (the block size does not change any number).
     """
     m = inp.shape[0]
     n = codes.size
-    z = np.empty((m, n))
     n_post = post.shape[0]
-    picks = np.empty(m if n_post > 0 else 0, dtype=np.int64)
-    for j in range(m):
-        zj = z[j]
-        for i in range(n):
-            zj[i] = rng.standard_normal()
-        if n_post > 0:
-            picks[j] = rng.integers(0, n_post)
-        correlate_draw(zj, block_ptr, block_idx, chol_ptr, chol_flat)
-    for i in range(n):  # per entry: one branch, tight loop over draws
-        code = codes[i]
-        vec = vectors[i]
-        tab = tables[i]
-        r = rows[i]
-        if code == 2:
-            for j in range(m):
-                inp[j, r] = math.exp(vec[0] + vec[1] * z[j, i])
-        elif code == 1:
-            for j in range(m):
-                inp[j, r] = vec[0] + vec[1] * z[j, i]
-        else:
-            for j in range(m):
-                inp[j, r] = z_to_x(z[j, i], code, vec, tab)
-    for k in range(const_rows.size):
-        for j in range(m):
-            inp[j, const_rows[k]] = const_values[k]
-    for k in range(post_rows.size):
-        for j in range(m):
-            inp[j, post_rows[k]] = post[picks[j], k]
+    z = np.empty((n, _BLOCK))  # entry-major inside the block: the copula and the marginals run along draws
+    picks = np.empty(_BLOCK, dtype=np.int64)
+    for b0 in range(0, m, _BLOCK):
+        nb = min(_BLOCK, m - b0)
+        for j in range(nb):
+            for i in range(n):
+                z[i, j] = rng.standard_normal()
+            if n_post > 0:
+                picks[j] = rng.integers(0, n_post)
+        _correlate_columns(z, nb, block_ptr, block_idx, chol_ptr, chol_flat)
+        for i in range(n):  # per entry: one branch, a tight loop over the block's draws
+            code = codes[i]
+            r = rows[i]
+            zi = z[i]
+            if code == 2:
+                mu, s = vectors[i, 0], vectors[i, 1]
+                for j in range(nb):
+                    inp[b0 + j, r] = math.exp(mu + s * zi[j])
+            elif code == 1:
+                mu, s = vectors[i, 0], vectors[i, 1]
+                for j in range(nb):
+                    inp[b0 + j, r] = mu + s * zi[j]
+            else:
+                vec = vectors[i]
+                tab = tables[i]
+                for j in range(nb):
+                    inp[b0 + j, r] = z_to_x(zi[j], code, vec, tab)
+        for k in range(const_rows.size):
+            r = const_rows[k]
+            v = const_values[k]
+            for j in range(nb):
+                inp[b0 + j, r] = v
+        for k in range(post_rows.size):
+            r = post_rows[k]
+            for j in range(nb):
+                inp[b0 + j, r] = post[picks[j], k]
 
 
 @numba.njit(cache=True, nogil=True)
-def _aggregate(lines, out_ptr, out_idx, out_w, y_t):
-    """Outputs ``y_t`` (m, n_outputs) as weighted sums over [lines (m, n_lines), earlier outputs], given as CSR
-    ``out_ptr``/``out_idx``/``out_w`` (an index >= n_lines refers to output index - n_lines)."""
-    n_lines = lines.shape[1]
-    n_out = y_t.shape[1]
-    v = np.empty(n_lines + n_out)
-    for j in range(lines.shape[0]):
-        for i in range(n_lines):
-            v[i] = lines[j, i]
-        out = y_t[j]
-        for o in range(n_out):
-            acc = 0.0
+def _aggregate(lines, out_ptr, out_idx, out_w, y):
+    """Outputs ``y`` (n_outputs, m) as weighted sums over [lines (m, n_lines), earlier outputs], given as CSR
+    ``out_ptr``/``out_idx``/``out_w`` (an index >= n_lines refers to output index - n_lines).
+
+    Runs in cache-resident blocks of draws, with the draw loop innermost."""
+    m, n_lines = lines.shape
+    lt = np.empty((n_lines, _BLOCK))
+    for b0 in range(0, m, _BLOCK):
+        nb = min(_BLOCK, m - b0)
+        for j in range(nb):
+            for i in range(n_lines):
+                lt[i, j] = lines[b0 + j, i]
+        for o in range(out_ptr.size - 1):
+            yo = y[o]
+            for j in range(nb):
+                yo[b0 + j] = 0.0
             for q in range(out_ptr[o], out_ptr[o + 1]):
-                acc += out_w[q] * v[out_idx[q]]
-            v[n_lines + o] = acc
-            out[o] = acc
+                w = out_w[q]
+                idx = out_idx[q]
+                if idx < n_lines:
+                    src = lt[idx]
+                    for j in range(nb):
+                        yo[b0 + j] += w * src[j]
+                else:
+                    src = y[idx - n_lines]
+                    for j in range(nb):
+                        yo[b0 + j] += w * src[b0 + j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -344,9 +409,9 @@ def _model_outputs(plan: EnginePlan, inp: np.ndarray) -> np.ndarray:
     """The compiled model on inputs (m, n_inputs), summed into the plan's outputs (n_outputs, m)."""
     lines = np.empty((inp.shape[0], len(plan.line_names)))
     model_loop()(inp, lines)
-    y_t = np.empty((inp.shape[0], len(plan.outputs)))
-    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y_t)
-    return y_t.T
+    y = np.empty((len(plan.outputs), inp.shape[0]))
+    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y)
+    return y
 
 
 # ------------------------------------------------------------------------------------------ summary
