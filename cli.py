@@ -30,6 +30,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import numpy as np
     from tqdm import tqdm
 
     from model import engine, plots, runs, summary
@@ -58,6 +59,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True) + "\n\n"
                            + summary.regional_table(rows, markdown=True))
         runs.write_json(fit_table(priors), tmp / "prior_fits.json")
+        if result.inputs is not None:
+            from model.dependence import rank_correlation_report
+            samples = np.vstack([result.inputs[name] for name in plan.names])
+            runs.write_json(rank_correlation_report(samples, plan.copula), tmp / "rank_correlations.json")
         plots.s_curves(result, rows, tmp)
         plots.intervals(rows, tmp)
         runs.write_json(runs.manifest(result, rows, timer.seconds,

@@ -58,6 +58,9 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
     from model.priors import fit_entry
 
     marginals = [fit_entry(plan.priors[n])[0] for n in plan.names]
+    n_lines = len(plan.line_names)
+    w_out = plan.weights[:, n_lines:]  # outputs built from earlier outputs: y = (I - W_out)^-1 W_lines lines
+    direct = np.linalg.solve(np.eye(w_out.shape[0]) - w_out, plan.weights[:, :n_lines])
     sums = np.zeros(len(plan.outputs))
     for k, _, m in [(k, s, n) for k, s, n in __import__("model.engine", fromlist=["x"]).chunk_bounds(draws, chunk)]:
         rng = np.random.default_rng([seed, k])
@@ -76,7 +79,7 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
             values[name] = np.full(m, v)
         lines = evaluate(values, python=True)
         line_matrix = np.vstack([np.broadcast_to(lines[n], (m,)) for n in plan.line_names])
-        sums += (plan.weights @ line_matrix).sum(axis=1)
+        sums += (direct @ line_matrix).sum(axis=1)
     return sums / draws
 
 

@@ -375,19 +375,22 @@ def _aggregate(lines, out_ptr, out_idx, out_w, y):
 def _histogram(y, lo, width, counts, under, over):
     n_out, m = y.shape
     nb = counts.shape[1]
-    for j in range(m):
-        for o in range(n_out):
-            v = y[o, j]
-            if width[o] <= 0.0:
+    for o in range(n_out):  # one output at a time: its bins stay in cache
+        row = y[o]
+        c = counts[o]
+        lo_o = lo[o]
+        w_o = width[o]
+        for j in range(m):
+            if w_o <= 0.0:
                 b = 0
             else:
-                b = int(math.floor((v - lo[o]) / width[o]))
+                b = int(math.floor((row[j] - lo_o) / w_o))
             if b < 0:
                 under[o] += 1
             elif b >= nb:
                 over[o] += 1
             else:
-                counts[o, b] += 1
+                c[b] += 1
 
 
 def chunk_generator(seed: int, k: int) -> np.random.Generator:
@@ -395,21 +398,33 @@ def chunk_generator(seed: int, k: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
 
 
-def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int, work: dict | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and outputs of ``m`` draws of chunk ``k``: (input matrix (m, len(plan.input_names)),
-    outputs (n_outputs, m))."""
+    outputs (n_outputs, m)). ``work`` is an optional dict of reusable buffers (one per thread)."""
     rng = chunk_generator(seed, k)
-    inp = np.empty((m, len(plan.input_names)))
+    inp = _buffer(work, "inp", (m, len(plan.input_names)))
     _chunk_inputs(rng, plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows, plan.const_values,
                   *plan.copula_packed, plan.post_draws, plan.post_rows, inp)
-    return inp, _model_outputs(plan, inp)
+    return inp, _model_outputs(plan, inp, work)
 
 
-def _model_outputs(plan: EnginePlan, inp: np.ndarray) -> np.ndarray:
+def _buffer(work: dict | None, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A scratch array, reused across chunks of one thread when ``work`` is given (no page faults per chunk)."""
+    if work is None:
+        return np.empty(shape)
+    buf = work.get(name)
+    if buf is None or buf.shape[1] != shape[1] or buf.shape[0] < shape[0]:
+        buf = work[name] = np.empty(shape)
+    return buf[:shape[0]]
+
+
+def _model_outputs(plan: EnginePlan, inp: np.ndarray, work: dict | None = None) -> np.ndarray:
     """The compiled model on inputs (m, n_inputs), summed into the plan's outputs (n_outputs, m)."""
-    lines = np.empty((inp.shape[0], len(plan.line_names)))
+    lines = _buffer(work, "lines", (inp.shape[0], len(plan.line_names)))
     model_loop()(inp, lines)
-    y = np.empty((len(plan.outputs), inp.shape[0]))
+    y = np.empty((len(plan.outputs), inp.shape[0])) if work is None else \
+        _buffer(work, "y", (len(plan.outputs), plan.chunk_size))[:, :inp.shape[0]]
     _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y)
     return y
 
@@ -427,17 +442,62 @@ class ChunkStats:
     over: np.ndarray | None = None
 
 
-def _stats(y: np.ndarray, hist) -> ChunkStats:
-    mean = y.mean(axis=1)
-    st = ChunkStats(n=y.shape[1], mean=mean, m2=((y - mean[:, None]) ** 2).sum(axis=1),
-                    minimum=y.min(axis=1), maximum=y.max(axis=1))
-    if hist is not None:
-        lo, width = hist
-        st.counts = np.zeros((y.shape[0], N_BINS), dtype=np.int64)
-        st.under = np.zeros(y.shape[0], dtype=np.int64)
-        st.over = np.zeros(y.shape[0], dtype=np.int64)
-        _histogram(y, lo, width, st.counts, st.under, st.over)
+@numba.njit(cache=True, nogil=True)
+def _moments(y, mean, m2, minimum, maximum):
+    """Per output row: mean, sum of squared deviations (two-pass), min and max."""
+    n_out, m = y.shape
+    for o in range(n_out):
+        row = y[o]
+        s = 0.0
+        lo = row[0]
+        hi = row[0]
+        for j in range(m):
+            v = row[j]
+            s += v
+            lo = min(lo, v)
+            hi = max(hi, v)
+        mu = s / m
+        d2 = 0.0
+        for j in range(m):
+            d = row[j] - mu
+            d2 += d * d
+        mean[o] = mu
+        m2[o] = d2
+        minimum[o] = lo
+        maximum[o] = hi
+
+
+def _stats(y: np.ndarray) -> ChunkStats:
+    n_out = y.shape[0]
+    st = ChunkStats(n=y.shape[1], mean=np.empty(n_out), m2=np.empty(n_out), minimum=np.empty(n_out),
+                    maximum=np.empty(n_out))
+    _moments(np.ascontiguousarray(y), st.mean, st.m2, st.minimum, st.maximum)
     return st
+
+
+class _Histograms:
+    """Fixed-bin histograms accumulated per thread (integer counts: their sum does not depend on the order)."""
+
+    def __init__(self, n_out: int, hist):
+        self.lo, self.width = hist
+        self.n_out = n_out
+        self.local = threading.local()
+        self.all: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.lock = threading.Lock()
+
+    def add(self, y: np.ndarray) -> None:
+        acc = getattr(self.local, "acc", None)
+        if acc is None:
+            acc = (np.zeros((self.n_out, N_BINS), dtype=np.int64), np.zeros(self.n_out, dtype=np.int64),
+                   np.zeros(self.n_out, dtype=np.int64))
+            self.local.acc = acc
+            with self.lock:
+                self.all.append(acc)
+        _histogram(y, self.lo, self.width, *acc)
+
+    def total(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        counts, under, over = (sum(a[i] for a in self.all) for i in range(3))
+        return counts, under, over
 
 
 def merge_stats(parts: list[ChunkStats]) -> ChunkStats:
@@ -455,10 +515,13 @@ def merge_stats(parts: list[ChunkStats]) -> ChunkStats:
         acc.n = n
         acc.minimum = np.minimum(acc.minimum, p.minimum)
         acc.maximum = np.maximum(acc.maximum, p.maximum)
-        if acc.counts is not None:
-            acc.counts += p.counts
-            acc.under += p.under
-            acc.over += p.over
+        if p.counts is not None:
+            if acc.counts is None:
+                acc.counts, acc.under, acc.over = p.counts.copy(), p.under.copy(), p.over.copy()
+            else:
+                acc.counts += p.counts
+                acc.under += p.under
+                acc.over += p.over
     return acc
 
 
@@ -495,14 +558,27 @@ def chunk_bounds(draws: int, chunk_size: int) -> list[tuple[int, int, int]]:
 
 def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], *, threads: int = 1,
                keep: bool = False, hist=None, progress: Callable[[int], None] | None = None):
-    """Run a list of chunks on ``threads`` threads; returns per-chunk stats (and outputs) in chunk order."""
+    """Run a list of chunks on ``threads`` threads; returns per-chunk stats (and outputs) in chunk order.
+
+    With ``hist``, the histogram counts of all these chunks are attached to the first chunk's stats (counts
+    are integers, so where they were accumulated does not matter)."""
     results: dict[int, tuple] = {}
     lock = threading.Lock()
 
+    histograms = _Histograms(len(plan.outputs), hist) if hist is not None else None
+    scratch = threading.local()
+
     def work(spec):
         k, start, size = spec
-        inp, y = sample_chunk(plan, seed, k, size)
-        st = _stats(y, hist)
+        if keep:
+            inp, y = sample_chunk(plan, seed, k, size)
+        else:  # summaries only: reuse this thread's buffers
+            if not hasattr(scratch, "work"):
+                scratch.work = {}
+            inp, y = sample_chunk(plan, seed, k, size, scratch.work)
+        st = _stats(y)
+        if histograms is not None:
+            histograms.add(y)
         kept = (y, {name: inp[:, plan.rows[i]].copy() for i, name in enumerate(plan.names)}) if keep else None
         with lock:
             results[k] = (st, kept)
@@ -515,7 +591,10 @@ def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], 
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(work, chunks))
-    return [results[k] for k, _, _ in chunks]
+    parts = [results[k] for k, _, _ in chunks]
+    if histograms is not None and parts:
+        parts[0][0].counts, parts[0][0].under, parts[0][0].over = histograms.total()
+    return parts
 
 
 def run(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, draws: int = 200_000,

@@ -114,7 +114,7 @@ def test_cli_run_json_intervals_contain_report_figures(tmp_path):
         assert t["p5"] <= lo and hi <= t["p95"], (k, t)
     run_dir = Path(res["run_dir"])
     for f in ("dataset.nc", "summary.csv", "summary.md", "manifest.json", "s_curves.png", "s_curves.svg",
-              "deelopgaven_intervallen.png"):
+              "deelopgaven_intervallen.png", "prior_fits.json", "rank_correlations.json"):
         assert (run_dir / f).stat().st_size > 0, f
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["seed"] == 20250101 and manifest["draws"] == 20000 and manifest["chunk_size"] > 0
