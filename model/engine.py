@@ -246,30 +246,6 @@ def _restrict_correlations(declared, sampled: set[str]):
 
 
 # ------------------------------------------------------------------------------------------ kernels
-@numba.njit(cache=True, nogil=True, inline="always")
-def _marginal(z, code, vectors, tables, i):
-    """F_i^-1(Phi(z)) for entry i; the common families inline (no array views), the rest via z_to_x.
-
-    Same arithmetic as :func:`model.distributions.z_to_x` for every family."""
-    if code == 2:  # lognormal
-        return math.exp(vectors[i, 0] + vectors[i, 1] * z)
-    if code == 1:  # normal
-        return vectors[i, 0] + vectors[i, 1] * z
-    if code == 3 or code == 6 or code == 7:  # tabulated: truncnormal, pert, beta
-        t = (z + TABLE_Z_MAX) / _TABLE_DZ
-        if not t > 0.0:
-            return tables[i, 0]
-        if t >= TABLE_LEN - 1:
-            return tables[i, TABLE_LEN - 1]
-        k = int(t)
-        f = t - k
-        return tables[i, k] + f * (tables[i, k + 1] - tables[i, k])
-    if code == 4:  # uniform
-        u = 0.5 * math.erfc(-z * _SQRT_HALF)
-        return vectors[i, 0] + (vectors[i, 1] - vectors[i, 0]) * u
-    return z_to_x(z, code, vectors[i], tables[i])
-
-
 @numba.njit(cache=True, nogil=True)
 def _correlate_columns(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
     """``z[block, :nb] = L @ z[block, :nb]`` per copula block; the same arithmetic, in the same order, as
