@@ -131,7 +131,12 @@ def _register_batch(sub) -> None:
     register_cli(sub)
 
 
-COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "batch": (_register_batch, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
+def _register_calibrate(sub) -> None:
+    from model.calibration import register_cli
+    register_cli(sub)
+
+
+COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "calibrate": (_register_calibrate, None), "batch": (_register_batch, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
 
 
 def build_parser() -> argparse.ArgumentParser:
