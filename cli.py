@@ -139,20 +139,28 @@ def _register_calibrate(sub) -> None:
 COMMANDS: dict[str, tuple] = {"priors": (_register_priors, None), "calibrate": (_register_calibrate, None), "batch": (_register_batch, None), "run": (_register_run, None), "sensitivity": (_register_sensitivity, None)}
 
 
-def build_parser() -> argparse.ArgumentParser:
+SUBCOMMANDS = {"tornado": "sensitivity", "sobol": "sensitivity"}  # subcommand -> COMMANDS key, where they differ
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the requested subcommand's module is imported (PyMC, Dask and SALib load
+    slowly), so that ``run`` and ``reproduce`` start fast."""
     parser = argparse.ArgumentParser(prog="cli.py", description="Probabilistic model of the NPVR financial task")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("reproduce", help="report mode: the report's Table 1.2 from the priors' point values")
     p.add_argument("--json", action="store_true", help="print the result as JSON (euros)")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.set_defaults(func=_cmd_reproduce)
+    wanted = SUBCOMMANDS.get(argv[0], argv[0]) if argv and not argv[0].startswith("-") else None
     for name, (register, _) in COMMANDS.items():
-        register(sub)
+        if wanted is None or wanted == name:
+            register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except PriorError as exc:
