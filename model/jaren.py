@@ -53,7 +53,7 @@ import numpy as np
 import xarray as xr
 
 from model.errors import PriorError
-from model.priors import (BIB_KEYS, PriorEntry, PriorSet, _check_entry, _sha256, check_file_keys, fit_entry,
+from model.priors import (PriorEntry, PriorSet, _check_entry, _sha256, check_bibliography, check_file_keys, fit_entry,
                           load_priors,
                           read_yaml)
 from model.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
@@ -89,15 +89,7 @@ def load_jaren_priors(path: str | Path | None = None, priors: PriorSet | None = 
     if not path.exists():
         raise PriorError(f"{path.name}: (file): year priors missing ({path})")
     data = check_file_keys(path.name, read_yaml(path), FILE_KEYS)
-    own = data["bronnen"] or {}
-    if not isinstance(own, dict):
-        raise PriorError(f"{path.name}: bronnen: must map source ids to records")
-    for sid, rec in own.items():
-        if not isinstance(rec, dict) or "title" not in rec:
-            raise PriorError(f"{path.name}: bronnen.{sid}: a source needs at least a title")
-        bad = set(rec) - BIB_KEYS
-        if bad:
-            raise PriorError(f"{path.name}: bronnen.{sid}: unknown key(s) {sorted(bad)}")
+    own = check_bibliography(path.name, data["bronnen"] or {}, prefix="bronnen.")
     base = priors if priors is not None else load_priors(fit=False)
     bibliography = {**base.bibliography, **own}
     if not isinstance(data["entries"], dict) or not data["entries"]:

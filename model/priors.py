@@ -302,17 +302,23 @@ def check_file_keys(name: str, data: Any, keys: set[str]) -> dict:
     return data
 
 
-def _load_bibliography(path: Path) -> dict:
-    bib = read_yaml(path)
+def check_bibliography(name: str, bib: Any, prefix: str = "") -> dict:
+    """Source records: a mapping of source ids to records with a title and only known keys.
+
+    ``prefix`` is prepended to the id in messages (e.g. ``"bronnen."`` for a file's own sources section)."""
     if not isinstance(bib, dict):
-        raise PriorError(f"{path.name}: (file): must map source ids to records")
+        raise PriorError(f"{name}: {prefix.rstrip('.') or '(file)'}: must map source ids to records")
     for sid, rec in bib.items():
         if not isinstance(rec, dict) or "title" not in rec:
-            raise PriorError(f"{path.name}: {sid}: a source needs at least a title")
+            raise PriorError(f"{name}: {prefix}{sid}: a source needs at least a title")
         unknown = set(rec) - BIB_KEYS
         if unknown:
-            raise PriorError(f"{path.name}: {sid}: unknown key(s) {sorted(unknown)}")
+            raise PriorError(f"{name}: {prefix}{sid}: unknown key(s) {sorted(unknown)}")
     return bib
+
+
+def _load_bibliography(path: Path) -> dict:
+    return check_bibliography(path.name, read_yaml(path))
 
 
 def _sha256(path: Path) -> str:
