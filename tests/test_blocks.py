@@ -1,0 +1,141 @@
+"""The engine's fast paths: vectorisable exp, Phi by Hermite table, the chunk stream, output multiples,
+histogram extremes. Each is checked against the plain computation it replaces."""
+
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy import special
+
+from model import engine
+from model.distributions import PHI_TABLE, phi_hermite, z_to_x_array
+from model.fastexp import exp_scalar
+
+
+@numba.njit
+def _exp_loop(x, out):
+    for i in range(x.size):
+        out[i] = exp_scalar(x[i])
+
+
+@numba.njit
+def _phi_loop(z, table, out):
+    for i in range(z.size):
+        out[i] = phi_hermite(z[i], table)
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return engine.make_plan(chunk_size=4096)
+
+
+def test_fast_exp_is_within_two_ulp_of_libm():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-708.3, 709.7, 200_000), rng.normal(0.0, 3.0, 200_000),
+                        np.linspace(-1.0, 1.0, 10_001)])
+    out = np.empty_like(x)
+    _exp_loop(x, out)
+    ref = np.exp(x)
+    assert np.max(np.abs(out - ref) / np.spacing(ref)) <= 2.0
+
+
+def test_fast_exp_limits():
+    x = np.array([np.nan, np.inf, -np.inf, 710.0, -746.0, -709.0, 0.0, 709.78])
+    out = np.empty_like(x)
+    _exp_loop(x, out)
+    assert np.isnan(out[0])
+    assert out[1] == np.inf and out[3] == np.inf
+    assert out[2] == 0.0 and out[4] == 0.0
+    assert out[5] == 0.0            # below the smallest normal double: 0, not a subnormal (documented)
+    assert out[6] == 1.0
+    assert out[7] == pytest.approx(math.exp(709.78), rel=1e-15)
+
+
+def test_phi_by_hermite_table_matches_scipy():
+    z = np.concatenate([np.linspace(-7.5, 7.5, 200_001), np.random.default_rng(1).normal(size=100_000)])
+    out = np.empty_like(z)
+    _phi_loop(z, PHI_TABLE, out)
+    ref = special.ndtr(z)
+    inside = np.abs(z) <= 7.0
+    assert np.max(np.abs(out - ref)[inside]) < 1e-12
+    assert np.max(np.abs(out - ref)) < 2e-12   # beyond the grid: the end values (Phi(+-7) is 1.3e-12 from 0/1)
+
+
+def test_uniform_marginal_is_its_closed_form():
+    from model.distributions import fit_marginal
+    m, _ = fit_marginal({"family": "uniform", "min": 0.895, "max": 0.905, "coverage": 1.0}, where="test")
+    z = np.random.default_rng(2).normal(size=50_000)
+    np.testing.assert_allclose(z_to_x_array(z, m), 0.895 + 0.01 * special.ndtr(z), rtol=1e-14, atol=0)
+
+
+def test_chunk_normals_are_numpys_sfc64_stream(plan):
+    """Chunk k's normals are Generator(SFC64(SeedSequence(seed, spawn_key=(k,)))).standard_normal, draw-major:
+    an uncorrelated lognormal entry is exp(mu + sigma z) of its column of that stream."""
+    seed, k, m = 17, 3, 1000
+    x, _ = engine.sample_chunk(plan, seed, k, m)
+    z = engine.chunk_generator(seed, k).standard_normal(m * len(plan.names)).reshape(m, len(plan.names))
+    in_blocks = set(np.concatenate(plan.copula.blocks).tolist()) if plan.copula.blocks else set()
+    checked = 0
+    for i, name in enumerate(plan.names):
+        if plan.codes[i] == 2 and i not in in_blocks:
+            mu, s = plan.vectors[i, 0], plan.vectors[i, 1]
+            np.testing.assert_allclose(x[i], np.exp(mu + s * z[:, i]), rtol=5e-16, atol=0, err_msg=name)
+            checked += 1
+    assert checked >= 5
+    assert isinstance(engine.chunk_generator(seed, k).bit_generator, np.random.SFC64)
+
+
+def test_output_multiples_equal_their_direct_sums(plan):
+    """Outputs the chunk loop does not compute (multiples of others) equal the weighted sums of the lines."""
+    assert plan.computed.size < len(plan.outputs)   # the default model has multiples (one-line deelopgaven ...)
+    st, y, _, lines = engine._run_chunk(plan, 4, 0, 2000, keep=True, lines=True)
+    n_lines = lines.shape[0]
+    direct = np.zeros_like(y)
+    for o in range(len(plan.outputs)):
+        w = plan.weights[o]
+        direct[o] = w[:n_lines] @ lines + w[n_lines:] @ direct
+    np.testing.assert_allclose(y, direct, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(st.mean, direct.mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(st.m2, ((direct - direct.mean(axis=1, keepdims=True)) ** 2).sum(axis=1),
+                               rtol=1e-9)
+
+
+def test_histogram_extremes_outside_the_bins(plan):
+    """Values outside a (deliberately narrow) histogram range are counted under/over, with their extremes."""
+    kept = engine.run(plan=plan, draws=8192, seed=6, keep=True)
+    y = kept.outputs
+    lo = np.quantile(y, 0.25, axis=1)
+    width = (np.quantile(y, 0.75, axis=1) - lo) / engine.N_BINS
+    parts = engine.run_chunks(plan, 6, engine.chunk_bounds(8192, plan.chunk_size), hist=(lo, width))
+    st = engine.merge_stats([p[0] for p in parts])
+    below = y < lo[:, None]
+    above = y >= (lo + width * engine.N_BINS)[:, None]
+    np.testing.assert_array_equal(st.under, below.sum(axis=1))
+    np.testing.assert_allclose(st.under + st.over + st.counts.sum(axis=1), 8192)
+    has = st.under > 0
+    np.testing.assert_allclose(st.below[has], y.min(axis=1)[has], rtol=1e-12)
+    has = st.over > 0
+    np.testing.assert_allclose(st.above[has], y.max(axis=1)[has], rtol=1e-12)
+    assert abs(int(above.sum()) - int(st.over.sum())) <= 2 * len(plan.outputs)  # edges: rounding of the bin
+
+
+def test_posterior_rows_are_picked_by_one_uniform_per_draw():
+    """With a posterior, each draw takes the posterior row floor(u * P), u the next uniform of the chunk's
+    stream after the draw's normals. All other entries fixed: the nieuwbouw line is proportional to the
+    posterior's value, so the picks can be read off and replayed with numpy."""
+    from model.priors import load_priors
+    priors = load_priors()
+    name = "nieuwbouw_woningen_npvr"
+    fixed = {n: e.point for n, e in priors.entries.items() if n != name}
+    rows = np.arange(1.0, 8.0)[:, None]
+    plan = engine.make_plan(priors, overrides=fixed, posterior=((name,), rows), chunk_size=4096)
+    assert plan.names == ()
+    m = 5000
+    lines = engine._run_chunk(plan, 3, 0, m, lines=True)[3]
+    nieuwbouw = lines[plan.line_names.index("nieuwbouw")]
+    picked = nieuwbouw / nieuwbouw.min()
+    g = engine.chunk_generator(3, 0)
+    expected = np.floor(g.random(m) * 7) + 1.0
+    np.testing.assert_allclose(picked, expected, rtol=1e-12)
+    assert set(np.unique(expected)) == set(range(1, 8))
