@@ -83,9 +83,12 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
     return sums / draws
 
 
-def rng_cost_ns(n: int = 20_000_000) -> float:
-    """Cost of one standard normal from numba's Generator, filling a cache-resident buffer as the engine does."""
+def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> float:
+    """Cost of one standard normal from numba's Generator (by default the engine's: SFC64), filling a
+    cache-resident buffer as the engine does; the best of ``repeats`` timings."""
     import numba
+
+    from model.engine import chunk_generator
 
     @numba.njit(nogil=True)
     def fill(rng, z, repeats):
@@ -93,13 +96,16 @@ def rng_cost_ns(n: int = 20_000_000) -> float:
             for i in range(z.size):
                 z[i] = rng.standard_normal()
 
-    z = np.empty(86 * 256)
-    rng = np.random.Generator(np.random.PCG64(1))
+    z = np.empty(86 * 128)
+    rng = chunk_generator(1, 0) if bit_generator is None else np.random.Generator(bit_generator(1))
     fill(rng, z, 1)
-    repeats = n // z.size
-    t = time.perf_counter()
-    fill(rng, z, repeats)
-    return (time.perf_counter() - t) / (repeats * z.size) * 1e9
+    rounds = n // z.size
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fill(rng, z, rounds)
+        best = min(best, time.perf_counter() - t)
+    return best / (rounds * z.size) * 1e9
 
 
 def pymc_prior_predictive(draws: int) -> float | None:
@@ -167,6 +173,9 @@ def main() -> None:
         print(f"  pymc.sample_prior_predictive: {pp_draws:,} draws in {t_pp:.2f} s ({1 / per_draw_pp:,.0f} draws/s); "
               f"ratio pymc / numba(2 threads) = {per_draw_pp / (t_numba2 / draws_cmp):,.0f}x")
     cost = rng_cost_ns()
+    cost_pcg = rng_cost_ns(np.random.PCG64)
+    print(f"[RNG] one standard normal from numba's Generator: SFC64 (the engine's) {cost:.2f} ns, "
+          f"PCG64 {cost_pcg:.2f} ns")
     limit = n_var * cost * 1e-9
     one = child(draws_cmp * (1 if args.quick else 10), 1)  # 1 thread, fresh process, summaries only
     per_draw = 1.0 / one["draws_per_s"]

@@ -1,44 +1,43 @@
 """Monte Carlo engine: sample every prior, run every deelopgave kernel, summarise.
 
 Streams. The draws are cut into chunks of ``chunk_size`` draws. Chunk ``k`` of a run with seed ``s`` draws
-from its own generator ``Generator(PCG64(SeedSequence(s, spawn_key=(k,))))`` -- the ``k``-th child that
-``SeedSequence(s).spawn`` would give -- so a chunk's numbers depend only on ``(seed, k, chunk_size)``:
+from its own generator ``Generator(SFC64(SeedSequence(s, spawn_key=(k,))))`` -- seeded by the ``k``-th child
+that ``SeedSequence(s).spawn`` would give -- so a chunk's numbers depend only on ``(seed, k, chunk_size)``:
 results are bit-identical whether chunks run on 1 or 2 threads, in one task or split over many tasks (Dask).
 The chunk size is part of the stream's definition and is recorded in the manifest. Within a chunk the
 standard normals are drawn draw by draw (all parameters of draw 1, then draw 2, ...), so a shorter last chunk
 is a prefix of a full one.
 
-Per chunk, in one GIL-free numba function: standard normals -> Gaussian copula (declared correlations) ->
-each marginal's transform (``model.distributions.z_to_x``) -> the compiled model loop (``model.compiled``: the
-deelopgave kernels that report mode runs too) -> the outputs (lines and their sums by deelopgave, goal,
-column, payer); then per-chunk moments and fixed-bin histograms. Chunk summaries are merged in chunk order, so the merge is
-deterministic too. Runs small enough keep every draw (exact quantiles); larger runs keep only the summaries,
-so memory stays bounded at any number of draws.
+Per chunk, in one GIL-free numba function (``model.chunk.run_chunk``, compiled with the model by
+``model.compiled``), block by block of ``model.blocks.BLOCK`` draws: standard normals -> Gaussian copula
+(declared correlations) -> each marginal's transform (``model.distributions.z_to_x``) -> the deelopgave kernels
+(the same ones report mode runs) -> the outputs (lines and their sums by deelopgave, goal, column, payer,
+region) -> running sums for the moments and fixed-bin histograms. Outputs that are a positive multiple of an
+earlier one are not computed per draw (``_multiples``): their moments, histograms and draws follow from their
+source's. Chunk summaries are merged in chunk order, so the merge is deterministic too. Runs small enough keep
+every draw (exact quantiles); larger runs keep only the summaries, so memory stays bounded at any number of
+draws.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import numba
 import numpy as np
 
 from model.data import REGIOS, Gebieden, load_gebieden
 from model.dependence import CopulaPlan, build_copula, packed
-from model.distributions import z_to_x
-from model.compiled import input_order, line_order, model_loop
+from model.compiled import evaluate_theta, input_order, line_order, run_chunk
 from model.evaluate import check_inputs, data_inputs
 from model.priors import PriorSet, fit_entry, load_priors
 from model.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, cost_lines
 
 DEFAULT_CHUNK = 1 << 15
-_BLOCK = 256  # draws per cache-resident block inside a chunk (no effect on results)
-N_BINS = 1 << 14
+N_BINS = 1 << 12
 PILOT_KEY = 2**31 - 1  # spawn key of the pilot stream that fixes histogram ranges
 
 
@@ -71,9 +70,12 @@ class EnginePlan:
     const_rows: np.ndarray                 # input rows of the constants ...
     const_values: np.ndarray               # ... and their values
     copula_packed: tuple                   # model.dependence.packed(copula)
-    out_ptr: np.ndarray                    # `weights` as CSR
+    out_ptr: np.ndarray                    # the computed outputs as CSR over [lines, computed outputs]
     out_idx: np.ndarray
     out_w: np.ndarray
+    computed: np.ndarray                   # outputs the chunk loop computes (the others are multiples)
+    source: np.ndarray                     # per output: its position in `computed` ...
+    factor: np.ndarray                     # ... and the factor: output = factor * that computed output
     post_draws: np.ndarray                 # posterior draws (P, n_post), P = 0 without a posterior
     post_rows: np.ndarray                  # input rows of the posterior's entries
     chunk_size: int = DEFAULT_CHUNK
@@ -209,9 +211,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     check_inputs({**constants, **{n: 0.0 for n in sampled}, **{n: 0.0 for n in post_names}}, priors.directory)
     row = {name: i for i, name in enumerate(input_names)}
     const_names = [name for name in constants if name in row]
-    out_ptr = np.concatenate([[0], np.cumsum((weights != 0).sum(axis=1))]).astype(np.int64)
-    out_idx = np.concatenate([np.flatnonzero(w) for w in weights]).astype(np.int64)
-    out_w = np.concatenate([w[w != 0] for w in weights]).astype(float)
+    computed, source, factor, csr = _multiples(weights, len(line_names))
     if posterior is not None:
         post_draws = np.ascontiguousarray(posterior[1], dtype=float)
         post_rows = np.array([row[nm] for nm in posterior[0]], dtype=np.int64)
@@ -224,9 +224,50 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
                       input_names=input_names, rows=np.array([row[nm] for nm in sampled], dtype=np.int64),
                       const_rows=np.array([row[nm] for nm in const_names], dtype=np.int64),
                       const_values=np.array([constants[nm] for nm in const_names], dtype=float),
-                      copula_packed=packed(copula), out_ptr=out_ptr, out_idx=out_idx, out_w=out_w,
+                      copula_packed=packed(copula), out_ptr=csr[0], out_idx=csr[1], out_w=csr[2],
+                      computed=computed, source=source, factor=factor,
                       post_draws=post_draws, post_rows=post_rows,
                       chunk_size=int(chunk_size), posterior=posterior, overrides=overrides)
+
+
+def _multiples(weights: np.ndarray, n_lines: int, rtol: float = 1e-12):
+    """Which outputs are a positive multiple of an earlier one (the same sum, like a deelopgave with one line,
+    or a region's share of a column that has one allocation key): those need no work per draw. Their
+    statistics and histograms follow exactly from the source's (scaled), their draws by multiplication.
+
+    Returns ``computed`` (output indices), ``source`` and ``factor`` per output (output o = factor[o] * computed
+    output ``source[o]``), and the CSR (ptr, idx, w) of the computed outputs over [lines, computed outputs]."""
+    n_out = weights.shape[0]
+    lines_w, outs_w = weights[:, :n_lines], weights[:, n_lines:]
+    eff = np.zeros((n_out, n_lines))  # every output as weights on the lines alone
+    for o in range(n_out):
+        eff[o] = lines_w[o] + outs_w[o] @ eff
+    computed: list[int] = []
+    source = np.zeros(n_out, dtype=np.int64)
+    factor = np.ones(n_out)
+    for o in range(n_out):
+        for pos, p in enumerate(computed):
+            nz = eff[p] != 0
+            if np.array_equal(nz, eff[o] != 0) and nz.any():
+                c = eff[o][nz] / eff[p][nz]
+                if c[0] > 0 and np.allclose(c, c[0], rtol=rtol, atol=0):
+                    source[o], factor[o] = pos, c[0]
+                    break
+        else:
+            source[o], factor[o] = len(computed), 1.0
+            computed.append(o)
+    # computed outputs over [lines, computed outputs]: a reference to an output becomes one to its source
+    rows = []
+    for o in computed:
+        w = np.zeros(n_lines + len(computed))
+        w[:n_lines] = lines_w[o]
+        for q in np.flatnonzero(outs_w[o]):
+            w[n_lines + source[q]] += outs_w[o, q] * factor[q]
+        rows.append(w)
+    ptr = np.concatenate([[0], np.cumsum([np.count_nonzero(w) for w in rows])]).astype(np.int64)
+    idx = np.concatenate([np.flatnonzero(w) for w in rows]).astype(np.int64)
+    wts = np.concatenate([w[w != 0] for w in rows]).astype(float)
+    return np.array(computed, dtype=np.int64), source, factor, (ptr, idx, wts)
 
 
 def _restrict_correlations(declared, sampled: set[str]):
@@ -245,271 +286,157 @@ def _restrict_correlations(declared, sampled: set[str]):
     return out
 
 
-# ------------------------------------------------------------------------------------------ kernels
-@numba.njit(cache=True, nogil=True)
-def _correlate_columns(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
-    """``z[block, :nb] = L @ z[block, :nb]`` per copula block; the same arithmetic, in the same order, as
-    :func:`model.dependence.correlate_draw` for each draw (rows last to first, diagonal first)."""
-    for b in range(block_ptr.size - 1):
-        start = block_ptr[b]
-        k = block_ptr[b + 1] - start
-        base = chol_ptr[b]
-        for i in range(k - 1, -1, -1):
-            zi = z[block_idx[start + i]]
-            d = chol_flat[base + i * k + i]
-            for j in range(nb):
-                zi[j] = d * zi[j]
-            for l in range(i):
-                c = chol_flat[base + i * k + l]
-                if c != 0.0:
-                    zl = z[block_idx[start + l]]
-                    for j in range(nb):
-                        zi[j] = zi[j] + c * zl[j]
-
-
-@numba.njit(cache=True, nogil=True)
-def _chunk_inputs(rng, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx,
-                  chol_ptr, chol_flat, post, post_rows, inp):
-    """One chunk's inputs: normals -> copula -> marginals, into ``inp`` (m, n_inputs).
-
-    Per draw the standard normals of all sampled entries are drawn first, in entry order, then (with a
-    posterior) one integer picking the posterior row. The work runs in blocks of draws that stay in cache
-    (the block size does not change any number).
-    """
-    m = inp.shape[0]
-    n = codes.size
-    n_post = post.shape[0]
-    z = np.empty((n, _BLOCK))  # entry-major inside the block: the copula and the marginals run along draws
-    picks = np.empty(_BLOCK, dtype=np.int64)
-    for b0 in range(0, m, _BLOCK):
-        nb = min(_BLOCK, m - b0)
-        for j in range(nb):
-            for i in range(n):
-                z[i, j] = rng.standard_normal()
-            if n_post > 0:
-                picks[j] = rng.integers(0, n_post)
-        _correlate_columns(z, nb, block_ptr, block_idx, chol_ptr, chol_flat)
-        for i in range(n):  # per entry: one branch, a tight loop over the block's draws
-            code = codes[i]
-            r = rows[i]
-            zi = z[i]
-            if code == 2:
-                mu, s = vectors[i, 0], vectors[i, 1]
-                for j in range(nb):
-                    inp[b0 + j, r] = math.exp(mu + s * zi[j])
-            elif code == 1:
-                mu, s = vectors[i, 0], vectors[i, 1]
-                for j in range(nb):
-                    inp[b0 + j, r] = mu + s * zi[j]
-            else:
-                vec = vectors[i]
-                tab = tables[i]
-                for j in range(nb):
-                    inp[b0 + j, r] = z_to_x(zi[j], code, vec, tab)
-        for k in range(const_rows.size):
-            r = const_rows[k]
-            v = const_values[k]
-            for j in range(nb):
-                inp[b0 + j, r] = v
-        for k in range(post_rows.size):
-            r = post_rows[k]
-            for j in range(nb):
-                inp[b0 + j, r] = post[picks[j], k]
-
-
-@numba.njit(cache=True, nogil=True)
-def _aggregate(lines, out_ptr, out_idx, out_w, y):
-    """Outputs ``y`` (n_outputs, m) as weighted sums over [lines (m, n_lines), earlier outputs], given as CSR
-    ``out_ptr``/``out_idx``/``out_w`` (an index >= n_lines refers to output index - n_lines).
-
-    Runs in cache-resident blocks of draws, with the draw loop innermost."""
-    m, n_lines = lines.shape
-    lt = np.empty((n_lines, _BLOCK))
-    for b0 in range(0, m, _BLOCK):
-        nb = min(_BLOCK, m - b0)
-        for j in range(nb):
-            for i in range(n_lines):
-                lt[i, j] = lines[b0 + j, i]
-        for o in range(out_ptr.size - 1):
-            yo = y[o]
-            for j in range(nb):
-                yo[b0 + j] = 0.0
-            for q in range(out_ptr[o], out_ptr[o + 1]):
-                w = out_w[q]
-                idx = out_idx[q]
-                if idx < n_lines:
-                    src = lt[idx]
-                    for j in range(nb):
-                        yo[b0 + j] += w * src[j]
-                else:
-                    src = y[idx - n_lines]
-                    for j in range(nb):
-                        yo[b0 + j] += w * src[b0 + j]
-
-
-@numba.njit(cache=True, nogil=True)
-def _histogram(y, lo, width, counts, under, over):
-    n_out, m = y.shape
-    nb = counts.shape[1]
-    for o in range(n_out):  # one output at a time: its bins stay in cache
-        row = y[o]
-        c = counts[o]
-        lo_o = lo[o]
-        w_o = width[o]
-        for j in range(m):
-            if w_o <= 0.0:
-                b = 0
-            else:
-                b = int(math.floor((row[j] - lo_o) / w_o))
-            if b < 0:
-                under[o] += 1
-            elif b >= nb:
-                over[o] += 1
-            else:
-                c[b] += 1
+# ------------------------------------------------------------------------------------------ chunks
+_NONE_F = np.zeros((0, 0))
+_NONE_I = np.zeros((0, 0), dtype=np.int64)
+_NONE_1 = np.zeros(0)
 
 
 def chunk_generator(seed: int, k: int) -> np.random.Generator:
-    """The generator of chunk ``k``: the ``k``-th child of ``SeedSequence(seed)``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+    """The generator of chunk ``k``: numpy's SFC64 seeded by the ``k``-th child of ``SeedSequence(seed)``.
+
+    SFC64 (Doty-Humphrey's Small Fast Chaotic generator, in numpy) passes PractRand and BigCrush; numba draws
+    its standard normals in 6.6 ns against 9.8 ns for PCG64 on the benchmark machine (``bench/engine.py``),
+    and the normals are half of the engine's work."""
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(k,))))
 
 
-def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int, work: dict | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and outputs of ``m`` draws of chunk ``k``: (input matrix (m, len(plan.input_names)),
-    outputs (n_outputs, m)). ``work`` is an optional dict of reusable buffers (one per thread)."""
-    rng = chunk_generator(seed, k)
-    inp = _buffer(work, "inp", (m, len(plan.input_names)))
-    _chunk_inputs(rng, plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows, plan.const_values,
-                  *plan.copula_packed, plan.post_draws, plan.post_rows, inp)
-    return inp, _model_outputs(plan, inp, work)
+def _run_chunk(plan: EnginePlan, seed: int, k: int, m: int, *, keep: bool = False, lines: bool = False,
+               hist=None, acc: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+    """Chunk ``k`` (``m`` draws) through :func:`model.chunk.run_chunk`: its statistics, and the kept arrays
+    (outputs (n_outputs, m), sampled inputs (n_sampled, m), lines (n_lines, m); ``None`` unless asked).
+
+    The chunk loop computes the plan's ``computed`` outputs; the others are their multiples (``_multiples``).
+    With ``hist`` (ranges of all outputs), ``acc`` = (counts, below, above) of the computed outputs accumulates
+    the histograms."""
+    nc = plan.computed.size
+    mean, m2 = np.empty(nc), np.empty(nc)
+    keep_y = np.empty((nc, m)) if keep else _NONE_F
+    keep_x = np.empty((len(plan.names), m)) if keep else _NONE_F
+    keep_lines = np.empty((len(plan.line_names), m)) if lines else _NONE_F
+    if hist is not None:
+        lo, inv_width = hist[0][plan.computed], _inverse(hist[1][plan.computed])
+        counts, below, above = acc
+    else:
+        lo = inv_width = below = above = _NONE_1
+        counts = _NONE_I
+    run_chunk()(chunk_generator(seed, k), m, plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows,
+                plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows, plan.out_ptr,
+                plan.out_idx, plan.out_w, lo, inv_width, counts, below, above, mean, m2, keep_y, keep_x,
+                keep_lines)
+    f, src = plan.factor, plan.source
+    st = ChunkStats(n=m, mean=f * mean[src], m2=f * f * m2[src])
+    y = None
+    if keep:
+        y = f[:, None] * keep_y[src]
+        st.minimum, st.maximum = y.min(axis=1), y.max(axis=1)
+    return st, y, keep_x if keep else None, keep_lines if lines else None
 
 
-def _buffer(work: dict | None, name: str, shape: tuple[int, int]) -> np.ndarray:
-    """A scratch array, reused across chunks of one thread when ``work`` is given (no page faults per chunk)."""
-    if work is None:
-        return np.empty(shape)
-    buf = work.get(name)
-    if buf is None or buf.shape[1] != shape[1] or buf.shape[0] < shape[0]:
-        buf = work[name] = np.empty(shape)
-    return buf[:shape[0]]
+def _inverse(width: np.ndarray) -> np.ndarray:
+    return np.where(width > 0, 1.0 / np.where(width > 0, width, 1.0), 0.0)
 
 
-def _model_outputs(plan: EnginePlan, inp: np.ndarray, work: dict | None = None) -> np.ndarray:
-    """The compiled model on inputs (m, n_inputs), summed into the plan's outputs (n_outputs, m)."""
-    lines = _buffer(work, "lines", (inp.shape[0], len(plan.line_names)))
-    model_loop()(inp, lines)
-    y = np.empty((len(plan.outputs), inp.shape[0])) if work is None else \
-        _buffer(work, "y", (len(plan.outputs), plan.chunk_size))[:, :inp.shape[0]]
-    _aggregate(lines, plan.out_ptr, plan.out_idx, plan.out_w, y)
-    return y
+def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``m`` draws of chunk ``k``: (sampled inputs (len(plan.names), m), outputs (n_outputs, m))."""
+    _, y, x, _ = _run_chunk(plan, seed, k, m, keep=True)
+    return x, y
 
 
 # ------------------------------------------------------------------------------------------ summary
 @dataclass
 class ChunkStats:
+    """Per output: draws, mean, sum of squared deviations; min and max when the draws are kept; histogram
+    counts (with the number of values under and over the bins, and the extremes ``below``/``above`` of those)
+    when streamed."""
     n: int
     mean: np.ndarray
     m2: np.ndarray
-    minimum: np.ndarray
-    maximum: np.ndarray
+    minimum: np.ndarray | None = None
+    maximum: np.ndarray | None = None
     counts: np.ndarray | None = None
     under: np.ndarray | None = None
     over: np.ndarray | None = None
-
-
-@numba.njit(cache=True, nogil=True)
-def _moments(y, mean, m2, minimum, maximum):
-    """Per output row: mean, sum of squared deviations (two-pass), min and max."""
-    n_out, m = y.shape
-    for o in range(n_out):
-        row = y[o]
-        s = 0.0
-        lo = row[0]
-        hi = row[0]
-        for j in range(m):
-            v = row[j]
-            s += v
-            lo = min(lo, v)
-            hi = max(hi, v)
-        mu = s / m
-        d2 = 0.0
-        for j in range(m):
-            d = row[j] - mu
-            d2 += d * d
-        mean[o] = mu
-        m2[o] = d2
-        minimum[o] = lo
-        maximum[o] = hi
-
-
-def _stats(y: np.ndarray) -> ChunkStats:
-    n_out = y.shape[0]
-    st = ChunkStats(n=y.shape[1], mean=np.empty(n_out), m2=np.empty(n_out), minimum=np.empty(n_out),
-                    maximum=np.empty(n_out))
-    _moments(np.ascontiguousarray(y), st.mean, st.m2, st.minimum, st.maximum)
-    return st
+    below: np.ndarray | None = None
+    above: np.ndarray | None = None
 
 
 class _Histograms:
-    """Fixed-bin histograms accumulated per thread (integer counts: their sum does not depend on the order)."""
+    """Fixed-bin histograms of the computed outputs, accumulated per thread (integer counts: their sum does not
+    depend on the order), with the extremes outside the bins.
 
-    def __init__(self, n_out: int, hist):
-        self.lo, self.width = hist
-        self.n_out = n_out
+    Each thread's counts are (n_computed, N_BINS + 2): column 0 counts values below the first bin, the last
+    column values above the last bin."""
+
+    def __init__(self, plan: EnginePlan):
+        self.plan = plan
         self.local = threading.local()
         self.all: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()
 
-    def add(self, y: np.ndarray) -> None:
+    def accumulators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         acc = getattr(self.local, "acc", None)
         if acc is None:
-            acc = (np.zeros((self.n_out, N_BINS), dtype=np.int64), np.zeros(self.n_out, dtype=np.int64),
-                   np.zeros(self.n_out, dtype=np.int64))
-            self.local.acc = acc
+            nc = self.plan.computed.size
+            acc = self.local.acc = (np.zeros((nc, N_BINS + 2), dtype=np.int64), np.full(nc, np.inf),
+                                    np.full(nc, -np.inf))
             with self.lock:
                 self.all.append(acc)
-        _histogram(y, self.lo, self.width, *acc)
+        return acc
 
-    def total(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        counts, under, over = (sum(a[i] for a in self.all) for i in range(3))
-        return counts, under, over
+    def attach(self, st: ChunkStats) -> None:
+        """Put the total over all threads, for every output, on ``st``."""
+        counts = sum((a[0] for a in self.all[1:]), self.all[0][0].copy())
+        below = np.minimum.reduce([a[1] for a in self.all])
+        above = np.maximum.reduce([a[2] for a in self.all])
+        src, f = self.plan.source, self.plan.factor
+        st.counts = np.ascontiguousarray(counts[src, 1:-1])
+        st.under, st.over = counts[src, 0].copy(), counts[src, -1].copy()
+        st.below, st.above = f * below[src], f * above[src]
 
 
 def merge_stats(parts: list[ChunkStats]) -> ChunkStats:
     """Merge chunk statistics in the given (chunk) order (Chan et al. parallel variance)."""
-    acc = ChunkStats(n=parts[0].n, mean=parts[0].mean.copy(), m2=parts[0].m2.copy(),
-                     minimum=parts[0].minimum.copy(), maximum=parts[0].maximum.copy(),
-                     counts=None if parts[0].counts is None else parts[0].counts.copy(),
-                     under=None if parts[0].under is None else parts[0].under.copy(),
-                     over=None if parts[0].over is None else parts[0].over.copy())
+    first = parts[0]
+    copy = (lambda a: None if a is None else a.copy())
+    acc = ChunkStats(n=first.n, mean=first.mean.copy(), m2=first.m2.copy(), minimum=copy(first.minimum),
+                     maximum=copy(first.maximum), counts=copy(first.counts), under=copy(first.under),
+                     over=copy(first.over), below=copy(first.below), above=copy(first.above))
     for p in parts[1:]:
         n = acc.n + p.n
         delta = p.mean - acc.mean
         acc.mean = acc.mean + delta * (p.n / n)
         acc.m2 = acc.m2 + p.m2 + delta**2 * (acc.n * p.n / n)
         acc.n = n
-        acc.minimum = np.minimum(acc.minimum, p.minimum)
-        acc.maximum = np.maximum(acc.maximum, p.maximum)
+        if acc.minimum is not None and p.minimum is not None:
+            acc.minimum = np.minimum(acc.minimum, p.minimum)
+            acc.maximum = np.maximum(acc.maximum, p.maximum)
+        else:
+            acc.minimum = acc.maximum = None
         if p.counts is not None:
             if acc.counts is None:
                 acc.counts, acc.under, acc.over = p.counts.copy(), p.under.copy(), p.over.copy()
+                acc.below, acc.above = p.below.copy(), p.above.copy()
             else:
                 acc.counts += p.counts
                 acc.under += p.under
                 acc.over += p.over
+                acc.below = np.minimum(acc.below, p.below)
+                acc.above = np.maximum(acc.above, p.above)
     return acc
 
 
 def pilot_ranges(plan: EnginePlan, seed: int, n: int = 1 << 14) -> tuple[np.ndarray, np.ndarray]:
-    """Histogram ranges from a pilot stream of the same seed (spawn key PILOT_KEY): [lo, lo + N_BINS*width)."""
+    """Histogram ranges from a pilot stream of the same seed (spawn key PILOT_KEY): [lo, lo + N_BINS*width).
+    An output that is a multiple of another gets that output's range, scaled: the same bins."""
     _, y = sample_chunk(plan, seed, PILOT_KEY, n)
+    y = y[plan.computed]
     lo, hi = y.min(axis=1), y.max(axis=1)
     span = hi - lo
     lo = lo - 0.5 * span
     hi = hi + 1.5 * span
     width = (hi - lo) / N_BINS
-    return lo, width
+    return plan.factor * lo[plan.source], plan.factor * width[plan.source]
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -540,22 +467,13 @@ def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], 
     are integers, so where they were accumulated does not matter)."""
     results: dict[int, tuple] = {}
     lock = threading.Lock()
-
-    histograms = _Histograms(len(plan.outputs), hist) if hist is not None else None
-    scratch = threading.local()
+    histograms = _Histograms(plan) if hist is not None else None
 
     def work(spec):
         k, start, size = spec
-        if keep:
-            inp, y = sample_chunk(plan, seed, k, size)
-        else:  # summaries only: reuse this thread's buffers
-            if not hasattr(scratch, "work"):
-                scratch.work = {}
-            inp, y = sample_chunk(plan, seed, k, size, scratch.work)
-        st = _stats(y)
-        if histograms is not None:
-            histograms.add(y)
-        kept = (y, {name: inp[:, plan.rows[i]].copy() for i, name in enumerate(plan.names)}) if keep else None
+        acc = histograms.accumulators() if histograms is not None else None
+        st, y, x, _ = _run_chunk(plan, seed, k, size, keep=keep, hist=hist, acc=acc)
+        kept = (y, {name: x[i] for i, name in enumerate(plan.names)}) if keep else None
         with lock:
             results[k] = (st, kept)
         if progress is not None:
@@ -568,8 +486,8 @@ def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], 
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(work, chunks))
     parts = [results[k] for k, _, _ in chunks]
-    if histograms is not None and parts:
-        parts[0][0].counts, parts[0][0].under, parts[0][0].over = histograms.total()
+    if histograms is not None and parts and histograms.all:
+        histograms.attach(parts[0][0])
     return parts
 
 
@@ -597,14 +515,9 @@ def sample_lines(priors: PriorSet | None = None, gebieden: Gebieden | None = Non
                  seed: int = 1, chunk_size: int = DEFAULT_CHUNK) -> dict[str, np.ndarray]:
     """Every line of the model for ``draws`` draws, by name (small runs: everything in memory)."""
     plan = make_plan(priors, gebieden, chunk_size=chunk_size)
-    parts = []
-    for k, _, size in chunk_bounds(draws, plan.chunk_size):
-        inp, _ = sample_chunk(plan, seed, k, size)
-        lines = np.empty((size, len(plan.line_names)))
-        model_loop()(inp, lines)
-        parts.append(lines)
-    lines = np.concatenate(parts, axis=0)
-    return {name: np.ascontiguousarray(lines[:, i]) for i, name in enumerate(plan.line_names)}
+    parts = [_run_chunk(plan, seed, k, size, lines=True)[3] for k, _, size in chunk_bounds(draws, plan.chunk_size)]
+    lines = np.concatenate(parts, axis=1)
+    return {name: np.ascontiguousarray(lines[i]) for i, name in enumerate(plan.line_names)}
 
 
 def default_threads() -> int:
@@ -614,14 +527,13 @@ def default_threads() -> int:
 def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     """Outputs (n_outputs, m) for given values of the sampled inputs ``theta`` (len(plan.names), m).
 
-    Used by the sensitivity analysis: the same compiled model on design matrices instead of random draws.
+    Used by the sensitivity analysis: the same compiled model and output sums as the engine, on design matrices
+    instead of random draws.
     """
-    theta = np.asarray(theta, dtype=float)
-    m = theta.shape[1]
-    inp = np.empty((m, len(plan.input_names)))
-    inp[:, plan.rows] = theta.T
-    inp[:, plan.const_rows] = plan.const_values
-    return _model_outputs(plan, inp)
+    theta = np.ascontiguousarray(theta, dtype=float)
+    y = np.empty((len(plan.outputs), theta.shape[1]))
+    evaluate_theta()(theta, plan.rows, plan.const_rows, plan.const_values, plan.out_ptr, plan.out_idx, plan.out_w, y)
+    return y
 
 
 def output_index(plan: EnginePlan, name: str) -> int:

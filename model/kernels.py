@@ -19,8 +19,10 @@ from numba.extending import register_jitable
 
 
 def kernel(func):
-    """Compile a deelopgave kernel with numba (cached on disk, releases the GIL)."""
-    return numba.njit(cache=True, nogil=True)(func)
+    """Mark a deelopgave kernel for numba: the function stays plain Python (numpy arrays, PyTensor) and numba
+    compiles it where compiled code calls it -- inside the generated model (``model.compiled``), which is
+    cached as a whole, so a kernel costs no compilation of its own."""
+    return register_jitable(func)
 
 
 def python_function(compiled):

@@ -168,7 +168,7 @@ def manifest(result, rows: list[dict], wall_time: float, extra: dict | None = No
         "draws": result.draws,
         "chunk_size": plan.chunk_size,
         "n_chunks": result.n_chunks,
-        "stream": "chunk k: numpy Generator(PCG64(SeedSequence(seed, spawn_key=(k,)))); normals drawn draw-major",
+        "stream": "chunk k: numpy Generator(SFC64(SeedSequence(seed, spawn_key=(k,)))); normals drawn draw-major",
         "threads": result.threads,
         "draws_kept": result.outputs is not None,
         "overrides": dict(plan.overrides),

@@ -1,6 +1,6 @@
 """Summaries of a Monte Carlo run: mean, quantiles, 90% HDI, coefficient of variation, MC standard errors.
 
-Kept runs use the draws themselves; streaming runs use their fine histograms (2^14 bins over a pilot range),
+Kept runs use the draws themselves; streaming runs use their fine histograms (2^12 bins over a pilot range),
 through one quantile-function interface, so both give the same table.
 """
 
@@ -32,7 +32,9 @@ def _quantile_function(result: RunResult, o: int):
     counts = result.stats.counts[o].astype(float)
     under, over = float(result.stats.under[o]), float(result.stats.over[o])
     edges = lo[o] + width[o] * np.arange(N_BINS + 1)
-    edges = np.concatenate([[result.stats.minimum[o]], edges, [result.stats.maximum[o]]])
+    first = result.stats.below[o] if under > 0 else edges[0]  # the extremes outside the bins, if any
+    last = result.stats.above[o] if over > 0 else edges[-1]
+    edges = np.concatenate([[first], edges, [last]])
     cdf = np.concatenate([[0.0], np.cumsum(np.concatenate([[under], counts, [over]])) / n])
     # drop empty steps so interpolation is well defined
     keep = np.concatenate([[True], np.diff(cdf) > 0])
