@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -106,8 +107,17 @@ def evaluate_theta():
     return _module().evaluate_theta
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+
+
 def _module():
+    """The generated module, written and imported once per process (threads wait for the first import)."""
+    with _LOCK:
+        return _load()
+
+
+@lru_cache(maxsize=1)
+def _load():
     src = _source()
     digest = hashlib.sha256((src + _dependencies_digest()).encode()).hexdigest()[:16]
     folder = _cache_dir()
@@ -122,6 +132,6 @@ def _module():
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     spec.loader.exec_module(module)
+    sys.modules[name] = module  # only once complete
     return module

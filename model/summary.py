@@ -1,6 +1,6 @@
 """Summaries of a Monte Carlo run: mean, quantiles, 90% HDI, coefficient of variation, MC standard errors.
 
-Kept runs use the draws themselves; streaming runs use their fine histograms (2^12 bins over a pilot range),
+Kept runs use the draws themselves; streaming runs use their fine histograms (2^11 bins over a pilot range),
 through one quantile-function interface, so both give the same table.
 """
 

@@ -139,3 +139,18 @@ def test_posterior_rows_are_picked_by_one_uniform_per_draw():
     expected = np.floor(g.random(m) * 7) + 1.0
     np.testing.assert_allclose(picked, expected, rtol=1e-12)
     assert set(np.unique(expected)) == set(range(1, 8))
+
+
+def test_first_use_from_two_threads_at_once(tmp_path):
+    """The generated module is imported once, completely, even when two threads ask for it first."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("from model import engine; r = engine.run(draws=20000, seed=1, threads=2, chunk_size=2048); "
+            "print(r.stats.n)")
+    import os
+    env = dict(os.environ, NPVR_CACHE=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "20000"
