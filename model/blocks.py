@@ -14,7 +14,7 @@ import numpy as np
 from numba.extending import register_jitable
 
 from model.distributions import closed_form, phi_hermite, table_value
-from model.fastexp import exp_scalar
+from model.distributions import exp_scalar
 
 BLOCK = 128
 _NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # model.distributions
@@ -58,7 +58,7 @@ def correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
 def marginals_block(z, nb, codes, vectors, tables, rows, x):
     """Each sampled entry's marginal: ``x[rows[i], j] = z_to_x(z[i, j])``, family by family with the same
     helpers as :func:`~model.distributions.z_to_x` inlined into tight loops (normal and lognormal vectorise,
-    ``model.fastexp``); the rare closed-form families (triangular, metalog) through ``closed_form``."""
+    ``model.distributions.exp_scalar``); the rare closed-form families (triangular, metalog) through ``closed_form``."""
     for i in range(codes.size):
         code = codes[i]
         zi = z[i]

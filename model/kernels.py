@@ -1,9 +1,10 @@
 """How a deelopgave kernel is compiled, and the few helpers kernels share.
 
-A kernel is a plain function of 1-D float64 arrays with the draw axis first (report mode passes arrays of
-length 1). It uses only arithmetic and numpy ufuncs, so the same function body runs
+A kernel is a plain elementwise function of its inputs (scalars or arrays with the draw axis first). It uses
+only arithmetic and numpy ufuncs, so the same function body runs
 
-- compiled by numba (``kernel(...)``, GIL-free, used by the Monte Carlo engine and by report mode),
+- compiled by numba for scalars, inside the generated model (``model.compiled``: the Monte Carlo engine, report
+  mode and the sensitivity designs),
 - as plain Python on numpy arrays (``NUMBA_DISABLE_JIT=1``, or ``python_function(kernel)``), and
 - on PyTensor variables (``python_function(kernel)``), which is how the PyMC calibration reuses the formulas.
 
@@ -13,7 +14,6 @@ called from a compiled kernel.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba.extending import register_jitable
 

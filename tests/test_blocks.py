@@ -10,7 +10,7 @@ from scipy import special
 
 from model import engine
 from model.distributions import PHI_TABLE, phi_hermite, z_to_x_array
-from model.fastexp import exp_scalar
+from model.distributions import exp_scalar
 
 
 @numba.njit
@@ -154,3 +154,24 @@ def test_first_use_from_two_threads_at_once(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "20000"
+
+
+def test_compiled_quadrature_equals_the_loop_as_written():
+    """capaciteit's compiled quadrature (node pairs share an exponential) is the 41-node loop numpy and
+    PyTensor evaluate, to rounding."""
+    from model.deelopgaven.capaciteit import tekort_kwadratuur
+
+    @numba.njit
+    def compiled(v, a, s, t, out):
+        for j in range(v.size):
+            out[j] = tekort_kwadratuur(v[j], a[j], s[j], t[j])
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    v, a, s, t = rng.uniform(1, 8, n), rng.uniform(1, 6, n), rng.uniform(0.01, 1.5, n), rng.uniform(0, 1, n)
+    out = np.empty(n)
+    compiled(v, a, s, t, out)
+    expected = tekort_kwadratuur(v, a, s, t)   # the Python loop, on arrays
+    scale = np.maximum(np.abs(expected), 1e-9 * np.abs(v) * 41)
+    assert np.max(np.abs(out - expected) / scale) < 1e-12
+    assert np.any(expected == 0) and np.any(expected > 0)
