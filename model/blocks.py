@@ -36,7 +36,7 @@ def normals_block(rng, z, picks, nb, n_post):
 @register_jitable
 def correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
     """``z[block, :nb] = L @ z[block, :nb]`` per copula block; the same arithmetic, in the same order, as
-    :func:`model.dependence.correlate_draw` for each draw (rows last to first, diagonal first)."""
+    :func:`model.dependence.correlate` (rows last to first, diagonal term first, then l = 0 .. i-1)."""
     for b in range(block_ptr.size - 1):
         start = block_ptr[b]
         k = block_ptr[b + 1] - start

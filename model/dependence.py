@@ -446,7 +446,7 @@ def rank_correlation_report(samples: np.ndarray, plan: CopulaPlan) -> list[dict]
 
 
 def packed(plan: CopulaPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The blocks and Cholesky factors as flat arrays for :func:`correlate_draw`:
+    """The blocks and Cholesky factors as flat arrays for the engine (``model.blocks.correlate_block``):
     ``(block_ptr, block_idx, chol_ptr, chol_flat)``."""
     block_ptr = np.zeros(len(plan.blocks) + 1, dtype=np.int64)
     chol_ptr = np.zeros(len(plan.blocks) + 1, dtype=np.int64)
@@ -459,22 +459,3 @@ def packed(plan: CopulaPlan) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return block_ptr, block_idx, chol_ptr, chol_flat
 
 
-@njit(cache=True, nogil=True)
-def correlate_draw(z, block_ptr, block_idx, chol_ptr, chol_flat):
-    """In place, for ONE draw ``z`` (n_params,): ``z[block] = L @ z[block]`` for every block.
-
-    Same arithmetic, in the same order, as :func:`_correlate_block` (rows last to first, diagonal term first,
-    then ``l = 0 .. i-1``), so it gives identical numbers; used by the engine's fused per-draw loop.
-    """
-    for b in range(block_ptr.size - 1):
-        start = block_ptr[b]
-        k = block_ptr[b + 1] - start
-        base = chol_ptr[b]
-        for i in range(k - 1, -1, -1):
-            ri = block_idx[start + i]
-            acc = chol_flat[base + i * k + i] * z[ri]
-            for l in range(i):
-                c = chol_flat[base + i * k + l]
-                if c != 0.0:
-                    acc = acc + c * z[block_idx[start + l]]
-            z[ri] = acc
