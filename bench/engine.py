@@ -8,11 +8,14 @@ Prints:
   normals, block Cholesky by matmul, scipy/numpy inverse CDFs, the kernels' Python functions on arrays) and
   (b) ``pymc.sample_prior_predictive`` on the calibration's PyMC model of the same priors;
 - draws per second at 10^6 and 10^7 draws with 1 and 2 threads, and peak memory (each in a fresh process);
-- the engine's share of the machine's RNG-bound limit: (sampled entries per draw × measured cost of one
-  standard normal from numba's Generator) / (engine time per draw), on 1 thread;
+- the cost of one standard normal from numba's Generator with the engine's SFC64 and with PCG64, and the
+  engine's share of the machine's RNG-bound limit: (sampled entries per draw × that cost with SFC64) /
+  (engine time per draw), on 1 thread;
 - 10^8 draws with streaming summaries: wall time and peak memory;
 - compile time of a cold ``cli.py run`` (empty numba cache) against a warm one.
-Run it on an otherwise idle machine: the figures are wall-clock.
+Run it on an otherwise idle machine: the figures are wall-clock. On a shared VM they drift from hour to hour
+(the cost of one normal has been seen between 6.6 and 9.6 ns on the same day); the ratios, measured side by
+side, hold better than the absolute rates.
 """
 
 from __future__ import annotations
