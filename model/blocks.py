@@ -3,9 +3,9 @@
 A block is at most ``BLOCK`` draws of a chunk, laid out entry-major: ``z[i, j]`` is entry ``i`` of draw ``j``,
 so that each step is a tight loop along the draws that LLVM vectorises and that stays in the L2 cache. The
 chunk loop that strings these steps together is :func:`model.chunk.run_chunk`, compiled together with the
-model (``model.compiled``): they are ``register_jitable``, compiled into (and cached with) the generated
-module, whose cache key covers this file. The block size changes no number: every step works draw by draw or entry by
-entry, and the statistics are merged block after block in a fixed order.
+model (``model.compiled``). The steps are ``register_jitable``: compiled into, and cached with, the generated
+module, whose cache key covers this file. The block size changes no number: every step works draw by draw
+or entry by entry, and the statistics are merged block after block in a fixed order.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import register_jitable
 
-from model.distributions import closed_form, phi_hermite, table_value
-from model.distributions import exp_scalar
+from model.distributions import closed_form, exp_scalar, phi_hermite, table_value
 
 BLOCK = 128
 _NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # model.distributions

@@ -12,7 +12,7 @@ Read them here; they are not called from this module.
 - :func:`model_loop`: every line for a draw-major input matrix (report mode, ``model.evaluate``).
 """
 
-# ruff: noqa: F821  (model_block, N_INPUTS, N_LINES and the block helpers are globals of the generated module)
+# ruff: noqa: F821  (model_block, N_INPUTS and N_LINES are globals of the generated module)
 
 import numpy as np
 
@@ -21,8 +21,7 @@ from model.blocks import (BLOCK, copy_block, copy_rows, correlate_block, fill_ro
                           transpose_in, transpose_out)
 
 COPIED = ("run_chunk", "evaluate_theta", "model_loop")  # what model.compiled copies into the generated module
-_ = (BLOCK, copy_block, copy_rows, correlate_block, fill_rows, finish_stats, hist_block, marginals_block, normals_block,
-     outputs_block, posterior_block, stats_block, transpose_in, transpose_out, np)
+# (with the import from model.blocks above, and numpy)
 
 
 def run_chunk(rng, m, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx, chol_ptr,
