@@ -326,10 +326,7 @@ def _run_chunk(plan: EnginePlan, seed: int, k: int, m: int, *, keep: bool = Fals
                 keep_lines)
     f, src = plan.factor, plan.source
     st = ChunkStats(n=m, mean=f * mean[src], m2=f * f * m2[src])
-    y = None
-    if keep:
-        y = f[:, None] * keep_y[src]
-        st.minimum, st.maximum = y.min(axis=1), y.max(axis=1)
+    y = f[:, None] * keep_y[src] if keep else None
     return st, y, keep_x if keep else None, keep_lines if lines else None
 
 
@@ -346,14 +343,11 @@ def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarra
 # ------------------------------------------------------------------------------------------ summary
 @dataclass
 class ChunkStats:
-    """Per output: draws, mean, sum of squared deviations; min and max when the draws are kept; histogram
-    counts (with the number of values under and over the bins, and the extremes ``below``/``above`` of those)
-    when streamed."""
+    """Per output: draws, mean, sum of squared deviations; when streamed, histogram counts (with the number of
+    values under and over the bins, and the extremes ``below``/``above`` of those)."""
     n: int
     mean: np.ndarray
     m2: np.ndarray
-    minimum: np.ndarray | None = None
-    maximum: np.ndarray | None = None
     counts: np.ndarray | None = None
     under: np.ndarray | None = None
     over: np.ndarray | None = None
@@ -399,20 +393,15 @@ def merge_stats(parts: list[ChunkStats]) -> ChunkStats:
     """Merge chunk statistics in the given (chunk) order (Chan et al. parallel variance)."""
     first = parts[0]
     copy = (lambda a: None if a is None else a.copy())
-    acc = ChunkStats(n=first.n, mean=first.mean.copy(), m2=first.m2.copy(), minimum=copy(first.minimum),
-                     maximum=copy(first.maximum), counts=copy(first.counts), under=copy(first.under),
-                     over=copy(first.over), below=copy(first.below), above=copy(first.above))
+    acc = ChunkStats(n=first.n, mean=first.mean.copy(), m2=first.m2.copy(), counts=copy(first.counts),
+                     under=copy(first.under), over=copy(first.over), below=copy(first.below),
+                     above=copy(first.above))
     for p in parts[1:]:
         n = acc.n + p.n
         delta = p.mean - acc.mean
         acc.mean = acc.mean + delta * (p.n / n)
         acc.m2 = acc.m2 + p.m2 + delta**2 * (acc.n * p.n / n)
         acc.n = n
-        if acc.minimum is not None and p.minimum is not None:
-            acc.minimum = np.minimum(acc.minimum, p.minimum)
-            acc.maximum = np.maximum(acc.maximum, p.maximum)
-        else:
-            acc.minimum = acc.maximum = None
         if p.counts is not None:
             if acc.counts is None:
                 acc.counts, acc.under, acc.over = p.counts.copy(), p.under.copy(), p.over.copy()

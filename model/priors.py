@@ -229,12 +229,7 @@ def _check_entry(file: str, name: str, raw: Any, bibliography: Mapping[str, Any]
     where = f"{file}: {name}"
     if not isinstance(raw, dict):
         raise PriorError(f"{where}: entry must be a mapping")
-    unknown = set(raw) - ENTRY_KEYS
-    if unknown:
-        raise PriorError(f"{where}: unknown key(s) {sorted(unknown)} (allowed: {sorted(ENTRY_KEYS)})")
-    missing = REQUIRED_ENTRY_KEYS - set(raw)
-    if missing:
-        raise PriorError(f"{where}: missing key(s) {sorted(missing)}")
+    _check_keys(where, raw, ENTRY_KEYS, REQUIRED_ENTRY_KEYS, "key(s)", f" (allowed: {sorted(ENTRY_KEYS)})")
     for key in ("description", "derivation"):
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise PriorError(f"{where}: {key}: must be a non-empty text")
@@ -293,13 +288,18 @@ def check_file_keys(name: str, data: Any, keys: set[str]) -> dict:
     """A prior-style file must be a mapping with exactly the top-level ``keys``."""
     if not isinstance(data, dict):
         raise PriorError(f"{name}: (file): must be a mapping with {sorted(keys)}")
-    unknown = set(data) - keys
-    if unknown:
-        raise PriorError(f"{name}: (file): unknown top-level key(s) {sorted(unknown)}")
-    missing = keys - set(data)
-    if missing:
-        raise PriorError(f"{name}: (file): missing top-level key(s) {sorted(missing)}")
+    _check_keys(f"{name}: (file)", data, keys, keys, "top-level key(s)")
     return data
+
+
+def _check_keys(where: str, data: dict, allowed: set[str], required: set[str], what: str, hint: str = "") -> None:
+    """Refuse keys outside ``allowed`` and missing ``required`` keys, naming ``where``."""
+    unknown = set(data) - allowed
+    if unknown:
+        raise PriorError(f"{where}: unknown {what} {sorted(unknown)}{hint}")
+    missing = required - set(data)
+    if missing:
+        raise PriorError(f"{where}: missing {what} {sorted(missing)}")
 
 
 def check_bibliography(name: str, bib: Any, prefix: str = "") -> dict:
