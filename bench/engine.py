@@ -8,9 +8,9 @@ Prints:
   normals, block Cholesky by matmul, scipy/numpy inverse CDFs, the kernels' Python functions on arrays) and
   (b) ``pymc.sample_prior_predictive`` on the calibration's PyMC model of the same priors;
 - draws per second at 10^6 and 10^7 draws with 1 and 2 threads, and peak memory (each in a fresh process);
-- the cost of one standard normal from numba's Generator with the engine's SFC64 and with PCG64, and the
-  engine's share of the machine's RNG-bound limit: (sampled entries per draw × that cost with SFC64) /
-  (engine time per draw), on 1 thread;
+- the cost of one standard normal from the engine's inline generator and from numba's Generator (SFC64, the
+  same numbers, and PCG64), and the engine's share of the RNG-bound limit: (sampled entries per draw × the
+  cost of one normal) / (engine time per draw), on 1 thread, against both generators' costs;
 - 10^8 draws with streaming summaries: wall time and peak memory;
 - compile time of a cold ``cli.py run`` (empty numba cache) against a warm one.
 Run it on an otherwise idle machine: the figures are wall-clock. On a shared VM they drift from hour to hour
@@ -87,26 +87,39 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
 
 
 def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> float:
-    """Cost of one standard normal from numba's Generator (by default the engine's: SFC64), filling a
-    cache-resident buffer as the engine does; the best of ``repeats`` timings."""
+    """Cost of one standard normal, filling a cache-resident (86, 128) buffer as the engine does; the best of
+    ``repeats`` timings. ``bit_generator=None``: the engine's own inline SFC64 and ziggurat
+    (``model.blocks.normals_block``, numpy's numbers bit for bit); otherwise numba's ``Generator`` support on
+    that numpy bit generator (``np.random.SFC64``: the same numbers)."""
     import numba
 
-    from model.engine import chunk_generator
+    from model.blocks import normals_block
+    from model.engine import chunk_generator, chunk_state
 
     @numba.njit(nogil=True)
     def fill(rng, z, repeats):
         for _ in range(repeats):
-            for i in range(z.size):
-                z[i] = rng.standard_normal()
+            for j in range(z.shape[1]):
+                for i in range(z.shape[0]):
+                    z[i, j] = rng.standard_normal()
 
-    z = np.empty(86 * 128)
-    rng = chunk_generator(1, 0) if bit_generator is None else np.random.Generator(bit_generator(1))
-    fill(rng, z, 1)
+    @numba.njit(nogil=True)
+    def fill_inline(state, z, repeats):
+        picks = np.empty(z.shape[1], dtype=np.int64)
+        for _ in range(repeats):
+            normals_block(state, z, picks, z.shape[1], 0)
+
+    z = np.empty((86, 128))
+    if bit_generator is None:
+        rng, run = chunk_state(1, 0), fill_inline
+    else:
+        rng, run = np.random.Generator(bit_generator(chunk_generator(1, 0).bit_generator.seed_seq)), fill
+    run(rng, z, 1)
     rounds = n // z.size
     best = np.inf
     for _ in range(repeats):
         t = time.perf_counter()
-        fill(rng, z, rounds)
+        run(rng, z, rounds)
         best = min(best, time.perf_counter() - t)
     return best / (rounds * z.size) * 1e9
 
@@ -176,15 +189,17 @@ def main() -> None:
         print(f"  pymc.sample_prior_predictive: {pp_draws:,} draws in {t_pp:.2f} s ({1 / per_draw_pp:,.0f} draws/s); "
               f"ratio pymc / numba(2 threads) = {per_draw_pp / (t_numba2 / draws_cmp):,.0f}x")
     cost = rng_cost_ns()
+    cost_numba = rng_cost_ns(np.random.SFC64)
     cost_pcg = rng_cost_ns(np.random.PCG64)
-    print(f"[RNG] one standard normal from numba's Generator: SFC64 (the engine's) {cost:.2f} ns, "
-          f"PCG64 {cost_pcg:.2f} ns")
-    limit = n_var * cost * 1e-9
+    print(f"[RNG] one standard normal: the engine's inline SFC64 + ziggurat {cost:.2f} ns; numba's Generator on "
+          f"SFC64 (the same numbers) {cost_numba:.2f} ns, on PCG64 {cost_pcg:.2f} ns")
     one = child(draws_cmp * (1 if args.quick else 10), 1)  # 1 thread, fresh process, summaries only
     per_draw = 1.0 / one["draws_per_s"]
-    print(f"[RNG-bound limit] one standard normal = {cost:.2f} ns; {n_var} per draw = {limit * 1e9:.0f} ns/draw "
-          f"= {1 / limit:,.0f} draws/s per thread; engine {per_draw * 1e9:.0f} ns/draw -> "
-          f"{limit / per_draw * 100:.0f}% of the RNG-bound limit")
+    for label, c in (("the engine's own generator", cost), ("numba's Generator (SFC64)", cost_numba)):
+        limit = n_var * c * 1e-9
+        print(f"[RNG-bound limit, {label}] {c:.2f} ns x {n_var} per draw = {limit * 1e9:.0f} ns/draw "
+              f"= {1 / limit:,.0f} draws/s per thread; engine {per_draw * 1e9:.0f} ns/draw -> "
+              f"{limit / per_draw * 100:.0f}% of that limit")
     sizes = [10**6] if args.quick else [10**6, 10**7]
     for n in sizes:
         for th in (1, 2):

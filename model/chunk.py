@@ -24,12 +24,13 @@ COPIED = ("run_chunk", "evaluate_theta", "model_loop")  # what model.compiled co
 # (with the import from model.blocks above, and numpy)
 
 
-def run_chunk(rng, m, codes, vectors, tables, rows, const_rows, const_values, block_ptr, block_idx, chol_ptr,
+def run_chunk(state, m, codes, vectors, tables, table_row, rows, const_rows, const_values, block_ptr, block_idx, chol_ptr,
               chol_flat, post, post_rows, out_ptr, out_idx, out_w, hist_lo, hist_inv_width, counts, below, above,
               mean, m2, keep_y, keep_x, keep_lines):
-    """``m`` draws from ``rng``: per block the normals, copula, marginals, model, outputs; the chunk's ``mean``
-    and ``m2`` (sum of squared deviations) per output and, if ``counts`` has rows, the histograms ``counts``
-    (n_outputs, n_bins + 2) with the extremes ``below``/``above`` outside them (both accumulate). ``keep_y``
+    """``m`` draws from the SFC64 ``state`` (advanced in place): per block the normals, copula, marginals,
+    model, outputs; the chunk's ``mean`` and ``m2`` (sum of squared deviations) per output and, if ``counts``
+    has rows, the histograms ``counts`` (n_outputs, n_bins + 2) with the extremes ``below``/``above`` outside
+    them (all three accumulate). Entry ``i``'s marginal reads ``tables[table_row[i]]``. ``keep_y``
     (n_outputs, m), ``keep_x`` (n_sampled, m) and ``keep_lines`` (n_lines, m) receive the draws when they have
     rows (pass empty arrays otherwise)."""
     n = codes.size
@@ -45,9 +46,9 @@ def run_chunk(rng, m, codes, vectors, tables, rows, const_rows, const_values, bl
     fill_rows(x, const_rows, const_values, BLOCK)  # constants: the same in every block
     for b0 in range(0, m, BLOCK):
         nb = min(BLOCK, m - b0)
-        normals_block(rng, z, picks, nb, n_post)
+        normals_block(state, z, picks, nb, n_post)
         correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat)
-        marginals_block(z, nb, codes, vectors, tables, rows, x)
+        marginals_block(z, nb, codes, vectors, tables, table_row, rows, x)
         posterior_block(x, post, post_rows, picks, nb)
         model_block(x, lines, nb)
         outputs_block(lines, y, nb, out_ptr, out_idx, out_w)

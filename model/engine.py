@@ -6,7 +6,8 @@ that ``SeedSequence(s).spawn`` would give -- so a chunk's numbers depend only on
 results are bit-identical whether chunks run on 1 or 2 threads, in one task or split over many tasks (Dask).
 The chunk size is part of the stream's definition and is recorded in the manifest. Within a chunk the
 standard normals are drawn draw by draw (all parameters of draw 1, then draw 2, ...), so a shorter last chunk
-is a prefix of a full one.
+is a prefix of a full one. The engine draws that generator's numbers with an inline SFC64 and ziggurat
+(``model.blocks.normals_block``, bit for bit), started from :func:`chunk_state`.
 
 Per chunk, in one GIL-free numba function (``model.chunk.run_chunk``, compiled with the model by
 ``model.compiled``), block by block of ``model.blocks.BLOCK`` draws: standard normals -> Gaussian copula
@@ -60,7 +61,8 @@ class EnginePlan:
     constants: Mapping[str, float]         # fixed entries and data quantities
     codes: np.ndarray
     vectors: np.ndarray
-    tables: np.ndarray
+    tables: np.ndarray                     # distinct lookup tables of the marginals, one per row ...
+    table_row: np.ndarray                  # ... and each sampled entry's row in them
     copula: CopulaPlan
     outputs: tuple[Output, ...]
     weights: np.ndarray                    # (n_outputs, n_lines + n_outputs): lines and earlier outputs
@@ -200,10 +202,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
             sampled.append(name)
             marginals.append(fit_entry(entry)[0])
     n = len(sampled)
-    table_len = max([m.table.size for m in marginals] + [1])
-    tables = np.zeros((n, table_len))
-    for i, m in enumerate(marginals):
-        tables[i, :m.table.size] = m.table
+    tables, table_row = _tables(marginals)
     declared = _restrict_correlations(priors.correlations, set(sampled))
     copula = build_copula(tuple(sampled), declared)
     outputs, weights, line_names = _outputs(gebieden)
@@ -220,7 +219,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     return EnginePlan(priors=priors, gebieden=gebieden, names=tuple(sampled), constants=constants,
                       codes=np.array([m.code for m in marginals], dtype=np.int64),
                       vectors=np.vstack([m.vector for m in marginals]) if n else np.zeros((0, 8)),
-                      tables=tables, copula=copula, outputs=outputs, weights=weights, line_names=line_names,
+                      tables=tables, table_row=table_row, copula=copula, outputs=outputs, weights=weights, line_names=line_names,
                       input_names=input_names, rows=np.array([row[nm] for nm in sampled], dtype=np.int64),
                       const_rows=np.array([row[nm] for nm in const_names], dtype=np.int64),
                       const_values=np.array([constants[nm] for nm in const_names], dtype=float),
@@ -228,6 +227,23 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
                       computed=computed, source=source, factor=factor,
                       post_draws=post_draws, post_rows=post_rows,
                       chunk_size=int(chunk_size), posterior=posterior, overrides=overrides)
+
+
+def _tables(marginals) -> tuple[np.ndarray, np.ndarray]:
+    """The marginals' distinct lookup tables (rows, zero-padded) and each marginal's row: equal tables are
+    stored once (all uniforms share the Phi table), so the engine's working set stays small."""
+    rows: dict[bytes, int] = {}
+    distinct, table_row = [], []
+    for m in marginals:
+        key = np.asarray(m.table, dtype=float).tobytes()
+        if key not in rows:
+            rows[key] = len(distinct)
+            distinct.append(np.asarray(m.table, dtype=float))
+        table_row.append(rows[key])
+    tables = np.zeros((max(len(distinct), 1), max([d.size for d in distinct] + [1])))
+    for i, d in enumerate(distinct):
+        tables[i, :d.size] = d
+    return tables, np.array(table_row, dtype=np.int64)
 
 
 def _multiples(weights: np.ndarray, n_lines: int, rtol: float = 1e-12):
@@ -288,17 +304,23 @@ def _restrict_correlations(declared, sampled: set[str]):
 
 # ------------------------------------------------------------------------------------------ chunks
 _NONE_F = np.zeros((0, 0))
-_NONE_I = np.zeros((0, 0), dtype=np.int64)
+_NONE_I = np.zeros((0, 0), dtype=np.int32)
 _NONE_1 = np.zeros(0)
 
 
 def chunk_generator(seed: int, k: int) -> np.random.Generator:
     """The generator of chunk ``k``: numpy's SFC64 seeded by the ``k``-th child of ``SeedSequence(seed)``.
 
-    SFC64 (Doty-Humphrey's Small Fast Chaotic generator, in numpy) passes PractRand and BigCrush; numba draws
-    its standard normals in 6.6 ns against 9.8 ns for PCG64 on the benchmark machine (``bench/engine.py``),
-    and the normals are half of the engine's work."""
+    This defines the chunk's stream: the engine draws ``standard_normal()`` and ``random()`` of this generator,
+    bit for bit, with an inline copy of SFC64 and numpy's ziggurat (``model.blocks.normals_block``) started
+    from :func:`chunk_state`. SFC64 (Doty-Humphrey's Small Fast Chaotic generator, in numpy) passes PractRand
+    and BigCrush."""
     return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(k,))))
+
+
+def chunk_state(seed: int, k: int) -> np.ndarray:
+    """The initial SFC64 state (4,) uint64 of chunk ``k``'s generator (:func:`chunk_generator`)."""
+    return np.array(chunk_generator(seed, k).bit_generator.state["state"]["state"], dtype=np.uint64)
 
 
 def _run_chunk(plan: EnginePlan, seed: int, k: int, m: int, *, keep: bool = False, lines: bool = False,
@@ -320,10 +342,10 @@ def _run_chunk(plan: EnginePlan, seed: int, k: int, m: int, *, keep: bool = Fals
     else:
         lo = inv_width = below = above = _NONE_1
         counts = _NONE_I
-    run_chunk()(chunk_generator(seed, k), m, plan.codes, plan.vectors, plan.tables, plan.rows, plan.const_rows,
-                plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows, plan.out_ptr,
-                plan.out_idx, plan.out_w, lo, inv_width, counts, below, above, mean, m2, keep_y, keep_x,
-                keep_lines)
+    run_chunk()(chunk_state(seed, k), m, plan.codes, plan.vectors, plan.tables, plan.table_row, plan.rows,
+                plan.const_rows, plan.const_values, *plan.copula_packed, plan.post_draws, plan.post_rows,
+                plan.out_ptr, plan.out_idx, plan.out_w, lo, inv_width, counts, below, above, mean, m2, keep_y,
+                keep_x, keep_lines)
     f, src = plan.factor, plan.source
     st = ChunkStats(n=m, mean=f * mean[src], m2=f * f * m2[src])
     y = f[:, None] * keep_y[src] if keep else None
@@ -360,27 +382,38 @@ class _Histograms:
     depend on the order), with the extremes outside the bins.
 
     Each thread's counts are (n_computed, N_BINS + 2): column 0 counts values below the first bin, the last
-    column values above the last bin."""
+    column values above the last bin. A chunk counts into int32 (half the cache footprint of int64; a chunk
+    has fewer than 2^31 draws), which :meth:`flush` then adds to the thread's int64 totals."""
 
     def __init__(self, plan: EnginePlan):
         self.plan = plan
         self.local = threading.local()
-        self.all: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.all: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()
 
-    def accumulators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _thread(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         acc = getattr(self.local, "acc", None)
         if acc is None:
             nc = self.plan.computed.size
-            acc = self.local.acc = (np.zeros((nc, N_BINS + 2), dtype=np.int64), np.full(nc, np.inf),
-                                    np.full(nc, -np.inf))
+            acc = self.local.acc = (np.zeros((nc, N_BINS + 2), dtype=np.int32), np.full(nc, np.inf),
+                                    np.full(nc, -np.inf), np.zeros((nc, N_BINS + 2), dtype=np.int64))
             with self.lock:
                 self.all.append(acc)
         return acc
 
+    def accumulators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's (chunk counts (int32), below, above) for :func:`model.chunk.run_chunk`."""
+        return self._thread()[:3]
+
+    def flush(self) -> None:
+        """Add this thread's chunk counts to its totals and clear them (after every chunk)."""
+        chunk, _, _, total = self._thread()
+        total += chunk
+        chunk.fill(0)
+
     def attach(self, st: ChunkStats) -> None:
         """Put the total over all threads, for every output, on ``st``."""
-        counts = sum((a[0] for a in self.all[1:]), self.all[0][0].copy())
+        counts = sum((a[3] for a in self.all[1:]), self.all[0][3].copy())
         below = np.minimum.reduce([a[1] for a in self.all])
         above = np.maximum.reduce([a[2] for a in self.all])
         src, f = self.plan.source, self.plan.factor
@@ -466,6 +499,8 @@ def run_chunks(plan: EnginePlan, seed: int, chunks: list[tuple[int, int, int]], 
         k, start, size = spec
         acc = histograms.accumulators() if histograms is not None else None
         st, y, x, _ = _run_chunk(plan, seed, k, size, keep=keep, hist=hist, acc=acc)
+        if histograms is not None:
+            histograms.flush()
         kept = (y, {name: x[i] for i, name in enumerate(plan.names)}) if keep else None
         with lock:
             results[k] = (st, kept)
