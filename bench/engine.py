@@ -12,7 +12,8 @@ Prints:
   same numbers, and PCG64), and the engine's share of the RNG-bound limit: (sampled entries per draw × the
   cost of one normal) / (engine time per draw), on 1 thread, against both generators' costs;
 - 10^8 draws with streaming summaries: wall time and peak memory;
-- compile time of a cold ``cli.py run`` (empty numba cache) against a warm one.
+- compile time of a cold ``cli.py run`` (empty numba cache) against a warm one, and in a fresh process the
+  cost of the first engine run with an empty cache (compiling) and with the cache that run filled (loading).
 Run it on an otherwise idle machine: the figures are wall-clock. On a shared VM they drift from hour to hour
 (the cost of one normal has been seen between 6.6 and 9.6 ns on the same day); the ratios, measured side by
 side, hold better than the absolute rates.
@@ -140,6 +141,29 @@ def pymc_prior_predictive(draws: int) -> float | None:
     return time.perf_counter() - t
 
 
+FIRST_CALL = r"""
+import json, time
+t0 = time.perf_counter()
+from model import engine
+plan = engine.make_plan()
+t1 = time.perf_counter()
+engine.run(plan=plan, draws=2000, seed=1)
+t2 = time.perf_counter()
+engine.run(plan=plan, draws=2000, seed=1)
+t3 = time.perf_counter()
+print(json.dumps({"import_and_plan": t1 - t0, "first": t2 - t1, "second": t3 - t2}))
+"""
+
+
+def first_call(cache: str) -> dict:
+    """In a fresh process with numba's cache in ``cache``: seconds for import + plan, the first engine run
+    (compiling, or loading the compiled code from the cache) and the same run again."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
+    out = subprocess.run([sys.executable, "-c", FIRST_CALL], cwd=REPO, env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def cold_vs_warm(draws: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
@@ -212,6 +236,12 @@ def main() -> None:
           f"peak RSS {r['peak_rss_mib']:.0f} MiB")
     cold, warm = cold_vs_warm(20_000)
     print(f"[cli.py run --draws 20000] cold cache {cold:.1f} s, warm {warm:.1f} s -> compile time {cold - warm:.1f} s")
+    with tempfile.TemporaryDirectory() as cache:
+        empty, cached = first_call(cache), first_call(cache)
+    for label, r in (("empty numba cache", empty), ("numba cache filled by that run", cached)):
+        print(f"[fresh process, {label}] import + plan {r['import_and_plan']:.1f} s; first engine run "
+              f"{r['first']:.2f} s, the same run again {r['second']:.2f} s -> compile/load "
+              f"{r['first'] - r['second']:.2f} s")
 
 
 if __name__ == "__main__":
