@@ -24,6 +24,10 @@ from numba.np.random._constants import ziggurat_nor_r as _ZIG_R
 from model.distributions import closed_form, exp_scalar, phi_hermite, table_value
 
 BLOCK = 128
+#: Allocated row length of the block arrays: 136 doubles = 17 cache lines. Rows of exactly 128 doubles (1 KiB)
+#: would put entry i of one draw in only 4 of the L1 cache's 64 sets, and the steps that walk a draw across the
+#: entries (normals, model) would evict each other's lines; an odd number of lines spreads them over all sets.
+ROW = BLOCK + 8
 _NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # model.distributions
 
 # ------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ Read them here; they are not called from this module.
 
 import numpy as np
 
-from model.blocks import (BLOCK, copy_block, copy_rows, correlate_block, fill_rows, finish_stats, hist_block,
+from model.blocks import (BLOCK, ROW, copy_block, copy_rows, correlate_block, fill_rows, finish_stats, hist_block,
                           marginals_block, normals_block, outputs_block, posterior_block, stats_block,
                           transpose_in, transpose_out)
 
@@ -24,9 +24,9 @@ COPIED = ("run_chunk", "evaluate_theta", "model_loop")  # what model.compiled co
 # (with the import from model.blocks above, and numpy)
 
 
-def run_chunk(state, m, codes, vectors, tables, table_row, rows, const_rows, const_values, block_ptr, block_idx, chol_ptr,
-              chol_flat, post, post_rows, out_ptr, out_idx, out_w, hist_lo, hist_inv_width, counts, below, above,
-              mean, m2, keep_y, keep_x, keep_lines):
+def run_chunk(state, m, codes, vectors, tables, table_row, rows, const_rows, const_values, block_ptr, block_idx,
+              chol_ptr, chol_flat, post, post_rows, out_ptr, out_idx, out_w, hist_lo, hist_inv_width, counts, below,
+              above, mean, m2, keep_y, keep_x, keep_lines):
     """``m`` draws from the SFC64 ``state`` (advanced in place): per block the normals, copula, marginals,
     model, outputs; the chunk's ``mean`` and ``m2`` (sum of squared deviations) per output and, if ``counts``
     has rows, the histograms ``counts`` (n_outputs, n_bins + 2) with the extremes ``below``/``above`` outside
@@ -36,10 +36,10 @@ def run_chunk(state, m, codes, vectors, tables, table_row, rows, const_rows, con
     n = codes.size
     n_out = out_ptr.size - 1
     n_post = post.shape[0]
-    z = np.empty((n, BLOCK))
-    x = np.empty((N_INPUTS, BLOCK))
-    lines = np.empty((N_LINES, BLOCK))
-    y = np.empty((n_out, BLOCK))
+    z = np.empty((n, ROW))
+    x = np.empty((N_INPUTS, ROW))
+    lines = np.empty((N_LINES, ROW))
+    y = np.empty((n_out, ROW))
     picks = np.empty(BLOCK, dtype=np.int64)
     bins = np.empty(BLOCK, dtype=np.int32)
     shift = np.empty(n_out)
@@ -68,9 +68,9 @@ def evaluate_theta(theta, rows, const_rows, const_values, out_ptr, out_idx, out_
     """Outputs ``y_out`` (n_outputs, m) for the sampled inputs ``theta`` (n_sampled, m) (rows ``rows`` of the
     model's inputs) and the constants: the model and output sums of :func:`run_chunk`, on given values."""
     m = theta.shape[1]
-    x = np.empty((N_INPUTS, BLOCK))
-    lines = np.empty((N_LINES, BLOCK))
-    y = np.empty((out_ptr.size - 1, BLOCK))
+    x = np.empty((N_INPUTS, ROW))
+    lines = np.empty((N_LINES, ROW))
+    y = np.empty((out_ptr.size - 1, ROW))
     fill_rows(x, const_rows, const_values, BLOCK)
     for b0 in range(0, m, BLOCK):
         nb = min(BLOCK, m - b0)
@@ -86,8 +86,8 @@ def evaluate_theta(theta, rows, const_rows, const_values, out_ptr, out_idx, out_
 
 def model_loop(inp, out):
     """Every line ``out`` (m, n_lines) for the inputs ``inp`` (m, n_inputs), draws first."""
-    x = np.empty((N_INPUTS, BLOCK))
-    lines = np.empty((N_LINES, BLOCK))
+    x = np.empty((N_INPUTS, ROW))
+    lines = np.empty((N_LINES, ROW))
     for b0 in range(0, inp.shape[0], BLOCK):
         nb = min(BLOCK, inp.shape[0] - b0)
         transpose_in(inp, b0, nb, x)
