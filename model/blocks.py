@@ -72,6 +72,16 @@ def unit_double(r):
 
 
 @register_jitable
+def ziggurat_layer(r):
+    """numpy's first ziggurat step on the 64-bit output ``r``: the layer ``idx`` (low 8 bits), the 52-bit
+    magnitude ``rabs`` and the candidate ``x = ±rabs * w[idx]``, accepted at once if ``rabs < k[idx]``."""
+    idx = np.int64(r & _U255)
+    r = r >> _U8
+    rabs = (r >> _U1) & _MASK52
+    return idx, rabs, np.float64(np.int64(rabs)) * (_ZIG_W[idx] * np.float64(1 - 2 * np.int64(r & _U1)))
+
+
+@register_jitable
 def normal_rest(a, b, c, d, idx, rabs, x):
     """numpy's ``random_standard_normal`` after a first ziggurat draw ``idx, rabs, x`` was not accepted at
     once (1.2% of draws): the tail (``idx == 0``), the wedge test, and fresh draws until one is accepted."""
@@ -91,10 +101,7 @@ def normal_rest(a, b, c, d, idx, rabs, x):
         if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * unit_double(r1) + _ZIG_F[idx] < np.exp(-0.5 * x * x):
             return a, b, c, d, x
         a, b, c, d, r = sfc64_next(a, b, c, d)
-        idx = np.int64(r & _U255)
-        r = r >> _U8
-        rabs = (r >> _U1) & _MASK52
-        x = np.float64(np.int64(rabs)) * (_ZIG_W[idx] * np.float64(1 - 2 * np.int64(r & _U1)))
+        idx, rabs, x = ziggurat_layer(r)
         if rabs < _ZIG_K[idx]:
             return a, b, c, d, x
 
@@ -110,10 +117,7 @@ def normals_block(state, z, picks, nb, n_post):
     for j in range(nb):
         for i in range(n):
             a, b, c, d, r = sfc64_next(a, b, c, d)
-            idx = np.int64(r & _U255)
-            r = r >> _U8
-            rabs = (r >> _U1) & _MASK52
-            x = np.float64(np.int64(rabs)) * (_ZIG_W[idx] * np.float64(1 - 2 * np.int64(r & _U1)))
+            idx, rabs, x = ziggurat_layer(r)
             if rabs >= _ZIG_K[idx]:
                 a, b, c, d, x = normal_rest(a, b, c, d, idx, rabs, x)
             z[i, j] = x
