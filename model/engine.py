@@ -559,9 +559,9 @@ def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     instead of random draws.
     """
     theta = np.ascontiguousarray(theta, dtype=float)
-    y = np.empty((len(plan.outputs), theta.shape[1]))
+    y = np.empty((plan.computed.size, theta.shape[1]))  # the computed outputs; the others are their multiples
     evaluate_theta()(theta, plan.rows, plan.const_rows, plan.const_values, plan.out_ptr, plan.out_idx, plan.out_w, y)
-    return y
+    return plan.factor[:, None] * y[plan.source]
 
 
 def output_index(plan: EnginePlan, name: str) -> int:

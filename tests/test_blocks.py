@@ -140,6 +140,13 @@ def test_output_multiples_equal_their_direct_sums(plan):
                                rtol=1e-9)
 
 
+def test_evaluate_inputs_gives_every_output_of_the_engine(plan):
+    """The sensitivity designs' evaluation returns all outputs in plan order, multiples included: on the
+    engine's own sampled inputs it reproduces the engine's outputs."""
+    x, y = engine.sample_chunk(plan, 3, 0, 500)
+    np.testing.assert_allclose(engine.evaluate_inputs(plan, x), y, rtol=1e-12, atol=0)
+
+
 def test_histogram_extremes_outside_the_bins(plan):
     """Values outside a (deliberately narrow) histogram range are counted under/over, with their extremes."""
     kept = engine.run(plan=plan, draws=8192, seed=6, keep=True)
