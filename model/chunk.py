@@ -65,8 +65,9 @@ def run_chunk(state, m, codes, vectors, tables, table_row, rows, const_rows, con
 
 
 def evaluate_theta(theta, rows, const_rows, const_values, out_ptr, out_idx, out_w, y_out):
-    """Outputs ``y_out`` (n_outputs, m) for the sampled inputs ``theta`` (n_sampled, m) (rows ``rows`` of the
-    model's inputs) and the constants: the model and output sums of :func:`run_chunk`, on given values."""
+    """Outputs ``y_out`` (one row per output of the CSR ``out_ptr``: the plan's computed outputs, m) for the
+    sampled inputs ``theta`` (n_sampled, m) (rows ``rows`` of the model's inputs) and the constants: the model
+    and output sums of :func:`run_chunk`, on given values (``model.engine.evaluate_inputs`` adds the multiples)."""
     m = theta.shape[1]
     x = np.empty((N_INPUTS, ROW))
     lines = np.empty((N_LINES, ROW))

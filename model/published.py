@@ -83,7 +83,8 @@ PUBLISHED: tuple[Figure, ...] = (
     Figure("ov_exploitatie_per_jaar", 50.0, 0, "deelopgave:ov_exploitatie/jaar", "laag",
            "footnote ** of Tabel 1.2 and §3.4 ('€50 mln. per jaar'); Tabel 1.2 Per jaar exploitatielasten "
            "('€0,05 mld.', the same figure, less precise)", eenheid_eur=1e6),
-    Figure("ov_eenmalig", 0.135, 3, "deelopgave:ov_eenmalig", "laag", "Tabel 1.2 (***); §1.4; §3.4 ('ca. €135 mln.')"),
+    Figure("ov_eenmalig", 0.135, 3, "deelopgave:ov_eenmalig", "laag",
+           "Tabel 1.2 (***); §1.4; §3.4 ('ca. €135 mln.')"),
     Figure("ov_totaal", 0.7, 1, "deelopgave:ov_exploitatie+deelopgave:ov_eenmalig", "laag", "Tabel 3.1; §3.2; §3.4"),
     Figure("gezonde_toekomst", 1.3, 1, "deelopgave:gezonde_toekomst", "laag", "Tabel 1.2; §1.4; §4.1"),
     Figure("totaal_publieke_restopgave", 3.6, 1, "kolom:publieke_restopgave", "laag", "Tabel 1.2 Totaal"),

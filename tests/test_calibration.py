@@ -79,7 +79,7 @@ def test_figures_shown_beside_outputs_are_published_figures_of_that_output():
     """The overview table and the plots show, per output, rows of the one figure table: at the band's low and
     high settings, of a quantity that is that output (the exploitatielasten column is the OV line, above)."""
     from model.engine import _outputs
-    from model.published import REPORT_FIGURES, SHOWN
+    from model.published import _T21, REPORT_FIGURES, SHOWN
     outputs = {o.naam: o for o in _outputs(load_gebieden())[0]}
     by_name = {f.name: f for f in PUBLISHED}
     for naam, names in SHOWN.items():
@@ -87,14 +87,10 @@ def test_figures_shown_beside_outputs_are_published_figures_of_that_output():
         figs = [by_name[n] for n in names]
         assert [f.setting for f in figs] == (["laag"] if len(figs) == 1 else ["laag", "hoog"]), naam
         expected = {"deelopgave": f"deelopgave:{naam}", "kolom": f"kolom:{naam.removeprefix('totaal_')}",
-                    "doel": _T21_QUANTITY}[out.soort]
+                    "doel": _T21}[out.soort]
         if naam != "totaal_exploitatielasten":
             assert {f.quantity for f in figs} == {expected}, naam
         assert REPORT_FIGURES[naam][:2] == (figs[0].printed * 1e9, figs[-1].printed * 1e9), naam
-
-
-_T21_QUANTITY = ("deelopgave:nieuwbouw+deelopgave:herstructurering_woningen+deelopgave:herstructurering_winkels"
-                 "+deelopgave:leefbaarheid_veiligheid")
 
 
 def test_bad_figure_rows_are_refused(priors):

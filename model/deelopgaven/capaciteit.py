@@ -17,8 +17,9 @@ adds (``bereikbaarheid_toevoeging_m2_per_huishouden``). A municipality builds on
 The expectation is a fixed 41-point midpoint quadrature in z (part of the model's definition, identical in
 numba, numpy and PyTensor): :func:`tekort_kwadratuur`. Compiled, it uses the symmetry of the nodes
 (z_(40-k) = -z_k, z_20 = 0): 20 exponentials and their reciprocals instead of 41 exponentials, the same sum
-to a few ulp, 40% faster; numpy and PyTensor evaluate the loop as written. Report mode: low = (normniveau 0, vraagjaar 0: today's shortfall at the Q1 norm),
-high = (1, 1: the 2035 shortfall at the median norm), as footnote * of Table 1.2 says.
+to a few ulp, 40% faster; numpy and PyTensor evaluate the loop as written. Report mode: low = (normniveau 0,
+vraagjaar 0: today's shortfall at the Q1 norm), high = (1, 1: the 2035 shortfall at the median norm), as
+footnote * of Table 1.2 says.
 Column: publieke & private investeringsopgave.
 Priors: ``priors/capaciteit.yaml`` (+ the shared normniveau, stichtingskosten). Tests: ``tests/test_report.py``.
 """
