@@ -6,7 +6,7 @@
 The chunk loop of ``model/chunk.py`` is compiled once more with a cycle-counter read (``llvm.readcyclecounter``)
 around each step (normals, copula, marginals, posterior, model, outputs, statistics, histograms); the counts
 are summed over all blocks and converted to ns per draw with the counter's rate, measured against the wall
-clock. Each reading costs a few ns per block of 128 draws, well below the steps it times. The total is printed
+clock. Each reading costs a few ns per block of 256 draws, well below the steps it times. The total is printed
 beside the run's wall time per draw, so the share of each step is measured in one run on the same draws.
 """
 
@@ -56,7 +56,8 @@ def instrumented_chunk_loop():
     namespace["cycle_counter"] = cycle_counter
     exec(src, namespace)
     counter = numba.njit(lambda: cycle_counter())
-    return numba.njit(nogil=True)(namespace["run_chunk_timed"]), counter
+    options = dict(compiled.JIT_OPTIONS, cache=False)
+    return numba.njit(**options)(namespace["run_chunk_timed"]), counter
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 Every kernel is an elementwise function: its body works on scalars as well as on arrays. ``model_block`` calls,
 per draw of a block, each deelopgave kernel (compiled for scalars) in registry order, passing lines of earlier
 kernels on as local variables: everything stays in registers, no temporary arrays, no Python between kernels.
+A deelopgave marked ``own_loop`` is evaluated in a loop over the draws of its own, reading earlier lines back
+from ``out``: a loop with only its straight-line code, which LLVM vectorises (capaciteit's quadrature).
 The engine's chunk loop, the sensitivity designs and report mode (``model.chunk``) call ``model_block``.
 
 The module's source is generated from ``model.registry.DEELOPGAVEN`` (so it cannot drift from the registry)
@@ -27,6 +29,12 @@ from pathlib import Path
 from model import chunk
 from model.kernels import python_function
 from model.registry import DEELOPGAVEN
+
+#: numba options of every function of the generated module. ``error_model="numpy"``: a float division by zero
+#: gives inf or nan as in numpy, instead of a test and a raised ZeroDivisionError around every division, which
+#: keeps loops with a division from vectorising.
+JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+_DECORATOR = "@numba.njit(" + ", ".join(f"{k}={v!r}" for k, v in JIT_OPTIONS.items()) + ")"
 
 
 def input_order() -> tuple[str, ...]:
@@ -57,22 +65,21 @@ def _source() -> str:
         func = python_function(d.kernel)
         out.append(f"from {func.__module__} import {func.__name__} as k_{d.naam}")
     out += ["", f"N_INPUTS = {len(inputs)}", f"N_LINES = {len(lines)}",
-            "", "", "@numba.njit(cache=True, nogil=True)", "def model_block(x, out, nb):",
-            '    """The model on a block: inputs x (N_INPUTS, >= nb) -> every line out (N_LINES, >= nb)."""',
-            "    for j in range(nb):"]
-    known: dict[str, str] = {}
-    for name in inputs:
-        known[name] = f"x[{idx_in[name]}, j]"
-    for d in DEELOPGAVEN:
-        args = ", ".join(known[n] for n in d.inputs)
+            "", "", _DECORATOR, "def model_block(x, out, nb):",
+            '    """The model on a block: inputs x (N_INPUTS, >= nb) -> every line out (N_LINES, >= nb)."""']
+    local: set[str] = set()   # lines held in local variables of the current loop over the draws
+    for k, d in enumerate(DEELOPGAVEN):
+        if k == 0 or d.own_loop or DEELOPGAVEN[k - 1].own_loop:
+            out.append("    for j in range(nb):")
+            local = set()
+        args = ", ".join(f"x[{idx_in[n]}, j]" if n in idx_in else
+                         f"v_{n}" if n in local else f"out[{idx_line[n]}, j]" for n in d.inputs)
         targets = ", ".join(f"v_{line.naam}" for line in d.lines)
-        out.append(f"        {targets}, = k_{d.naam}({args})" if len(d.lines) == 1
-                   else f"        {targets} = k_{d.naam}({args})")
-        for line in d.lines:
-            known[line.naam] = f"v_{line.naam}"
-            out.append(f"        out[{idx_line[line.naam]}, j] = v_{line.naam}")
+        out.append(f"        {targets}{',' if len(d.lines) == 1 else ''} = k_{d.naam}({args})")
+        out += [f"        out[{idx_line[line.naam]}, j] = v_{line.naam}" for line in d.lines]
+        local.update(line.naam for line in d.lines)
     for name in chunk.COPIED:
-        out += ["", "", "@numba.njit(cache=True, nogil=True)", inspect.getsource(getattr(chunk, name)).rstrip()]
+        out += ["", "", _DECORATOR, inspect.getsource(getattr(chunk, name)).rstrip()]
     return "\n".join(out) + "\n"
 
 

@@ -18,11 +18,17 @@ import numpy as np
 from numba.extending import register_jitable
 
 
-def kernel(func):
+def kernel(func=None, *, inline: bool = False):
     """Mark a deelopgave kernel for numba: the function stays plain Python (numpy arrays, PyTensor) and numba
     compiles it where compiled code calls it -- inside the generated model (``model.compiled``), which is
-    cached as a whole, so a kernel costs no compilation of its own."""
-    return register_jitable(func)
+    cached as a whole, so a kernel costs no compilation of its own.
+
+    ``@kernel(inline=True)``: LLVM always inlines it (numba's ``forceinline``, passed on to what it calls), for a
+    kernel too large for LLVM's own inlining limit that must be inlined into a loop over the draws so that the
+    loop vectorises (a call in a loop keeps it scalar)."""
+    if func is None:
+        return lambda f: kernel(f, inline=inline)
+    return register_jitable(forceinline=True)(func) if inline else register_jitable(func)
 
 
 def python_function(compiled):

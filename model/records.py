@@ -31,3 +31,4 @@ class Deelopgave:
     band: bool = False                   # the report prints a bandwidth (laag/hoog) for this deelopgave
     priors_file: str | None = None
     verdeelsleutel: str = "inwoners"     # allocation key to regions: inwoners / woningen / gezonde_toekomst
+    own_loop: bool = False               # compiled: evaluated in a loop over the draws of its own (vectorised)
