@@ -1,4 +1,6 @@
-"""Generate notebooks/03_kalibratie.ipynb (no outputs). Run: /work/venv/bin/python /tmp/make_nb03.py"""
+"""Writes notebooks/03_kalibratie.ipynb (run: python notebooks/make_03.py). Outputs are not stored."""
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -23,8 +25,8 @@ then shows
 4. a posterior predictive check of every printed figure,
 5. the calibrated Table 1.2 column totals.
 
-It uses the **reduced configuration** (2 chains × 500 draws, 400 tuning steps) so that it runs in a few minutes; for real use run
-`python cli.py calibrate` (4 chains × 1000 draws, stricter thresholds). The run is written to a temporary folder,
+It uses the **reduced configuration** (4 chains × 500 draws, 400 tuning steps) so that it runs in a few minutes; for real use run
+`python cli.py calibrate` (4 chains × 1000 draws, 1000 tuning steps). The run is written to a temporary folder,
 so this notebook never changes which run counts as `gekalibreerd`.
 """)
 
@@ -88,9 +90,9 @@ sorted(p.name for p in result.path.iterdir())
 md("""
 ## 3. Diagnostics
 
-`usable` requires max R-hat < 1.01, no divergent transitions and enough effective draws (bulk and tail ESS > 400 in
-the full configuration; the reduced one accepts 100 per chain). A run that fails is still written but marked
-`usable: false`, and the engine refuses it.
+`usable` requires max R-hat < 1.01, no divergent transitions and enough effective draws (bulk and tail ESS > 400,
+100 per chain), in both configurations. A run that fails is still written but marked `usable: false`, and the engine
+refuses it. Four chains, not two: with ~90 parameters, the largest R-hat of two short chains exceeds 1.01 by chance.
 """)
 
 code("""
@@ -246,5 +248,5 @@ else:  # the loader refuses a run whose diagnostics failed (allow_unusable=True 
 nb = new_notebook(cells=cells, metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
                                                         "name": "python3"},
                                          "language_info": {"name": "python"}})
-nbformat.write(nb, "/work/main/notebooks/03_kalibratie.ipynb")
+nbformat.write(nb, str(Path(__file__).with_name("03_kalibratie.ipynb")))
 print("written", len(cells), "cells")

@@ -1,8 +1,10 @@
 """Tests for model.calibration (issue 5): PyMC/NUTS calibration of the kentallen against the published figures.
 
-The two calibrations here use the reduced configuration (2 chains x 500 draws, 400 tune; ESS threshold 100 per
-chain, see model/calibration.py). They share PyTensor's compile cache (~/.pytensor), so only the first run on a
-fresh machine pays the C compilation of the model graph.
+The two calibrations here run a test configuration cheaper than ``--quick`` (which has 4 chains): 2 chains x 500
+draws, 400 tuning steps, ESS > 100 per chain (200), on fixed seeds. With 2 chains the largest R-hat over ~90
+parameters exceeds 1.01 by chance for some seeds (model/calibration.py, QUICK); these seeds pass, and the tests
+check what a usable run contains and that the calibration recovers known kentallen. They share PyTensor's compile
+cache (~/.pytensor), so only the first run on a fresh machine pays the C compilation of the model graph.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pytest
 from scipy import stats
 
 from model import calibration as cal
-from model.calibration import (PUBLISHED, QUICK, Figure, Thresholds, calibrate, figure_values, load_posterior_draws,
+from model.calibration import (PUBLISHED, Figure, Thresholds, calibrate, figure_values, load_posterior_draws,
                                simulate_published, z_to_x_tensor, z_to_x_vector)
 from model.data import load_gebieden
 from model.distributions import fit_marginal, z_to_x_array
@@ -26,7 +28,8 @@ from model.priors import fit_entry, load_priors
 from model.registry import KOLOMMEN
 from model.report import evaluate_setting
 
-QUICK_ARGS = {k: QUICK[k] for k in ("draws", "tune", "chains")}
+TEST_ARGS = {"draws": 500, "tune": 400, "chains": 2,
+             "thresholds": Thresholds(min_ess_bulk=200.0, min_ess_tail=200.0)}  # 100 per chain
 #: A first calibration on a machine compiles the model graph with a C compiler (several minutes, then cached in
 #: ~/.pytensor); the tests that sample get a longer timeout than the project's default.
 SLOW = pytest.mark.timeout(2400)
@@ -43,7 +46,7 @@ def priors():
 def quick_run(tmp_path_factory, priors):
     """One calibration on the default priors in the reduced configuration (shared by several tests)."""
     out = tmp_path_factory.mktemp("runs")
-    result = calibrate(priors, **QUICK_ARGS, seed=11, out_dir=out, quick=True)
+    result = calibrate(priors, **TEST_ARGS, seed=11, out_dir=out, quick=True)
     return result, out
 
 
@@ -187,7 +190,7 @@ def test_quick_calibration_is_usable_and_written(quick_run):
     assert {"posterior", "sample_stats", "posterior_predictive", "prior", "prior_predictive"} <= set(idata.groups())
 
     names, draws = load_posterior_draws(result.path)
-    assert draws.shape == (QUICK["chains"] * QUICK["draws"], len(names))
+    assert draws.shape == (TEST_ARGS["chains"] * TEST_ARGS["draws"], len(names))
     assert names == cal.calibrated_names(load_priors())
     post = result.idata.posterior["kental"].stack(sample=("chain", "draw")).transpose("sample", "parameter").values
     np.testing.assert_array_equal(draws, post)
@@ -289,7 +292,7 @@ def test_parameter_recovery(priors, tmp_path):
             truth[name] = float(fit_entry(entry)[0].ppf(rng.uniform(0.1, 0.9)))
     printed = simulate_published(truth, priors)
     exact = figure_values(priors, overrides=truth)
-    result = calibrate(priors, **QUICK_ARGS, seed=3, out_dir=tmp_path, quick=True, printed=printed, prior_draws=0)
+    result = calibrate(priors, **TEST_ARGS, seed=3, out_dir=tmp_path, quick=True, printed=printed, prior_draws=0)
     assert result.usable, result.message
     post = result.idata.posterior
     for name in STRONGLY_IDENTIFIED:
