@@ -155,18 +155,22 @@ print(json.dumps({"import_and_plan": t1 - t0, "first": t2 - t1, "second": t3 - t
 """
 
 
+def _with_cache(cache: str) -> dict:
+    """The environment of a child process whose numba cache (and generated model) live in ``cache``."""
+    return dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
+
+
 def first_call(cache: str) -> dict:
     """In a fresh process with numba's cache in ``cache``: seconds for import + plan, the first engine run
     (compiling, or loading the compiled code from the cache) and the same run again."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
-    out = subprocess.run([sys.executable, "-c", FIRST_CALL], cwd=REPO, env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", FIRST_CALL], cwd=REPO, env=_with_cache(cache),
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def cold_vs_warm(draws: int) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as runs:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, NPVR_CACHE=cache)
+        env = _with_cache(cache)
         times = []
         for _ in range(2):
             t = time.perf_counter()

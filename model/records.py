@@ -31,4 +31,6 @@ class Deelopgave:
     band: bool = False                   # the report prints a bandwidth (laag/hoog) for this deelopgave
     priors_file: str | None = None
     verdeelsleutel: str = "inwoners"     # allocation key to regions: inwoners / woningen / gezonde_toekomst
-    own_loop: bool = False               # compiled: evaluated in a loop over the draws of its own (vectorised)
+    own_loop: bool = False               # compiled: evaluated in a loop over the draws of its own, which
+                                         # vectorises when its kernel is straight-line code declared
+                                         # @kernel(inline=True) (model.kernels, model.compiled)
