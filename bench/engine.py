@@ -10,7 +10,11 @@ Prints:
 - draws per second at 10^6 and 10^7 draws with 1 and 2 threads, and peak memory (each in a fresh process);
 - the cost of one standard normal from the engine's inline generator and from numba's Generator (SFC64, the
   same numbers, and PCG64), and the engine's share of the RNG-bound limit: (sampled entries per draw × the
-  cost of one normal) / (engine time per draw), on 1 thread, against both generators' costs;
+  cost of one normal) / (engine time per draw), on 1 thread, against both generators' costs. The engine's
+  time and the two costs are measured in one fresh process in alternating rounds (one chunk of a streamed
+  run, then as many normals from each generator), so each round's share is a ratio of timings a fraction of
+  a second apart, which the VM's drift from minute to minute does not reach; the median round is the
+  figure, with the quartiles and range beside it;
 - 10^8 draws with streaming summaries: wall time and peak memory;
 - compile time of a cold ``cli.py run`` (empty numba cache) against a warm one, and in a fresh process the
   cost of the first engine run with an empty cache (compiling) and with the cache that run filled (loading).
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +51,37 @@ dt = time.perf_counter() - t
 print(json.dumps({{"seconds": dt, "draws_per_s": {draws} / dt,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
+
+
+SHARE = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, "bench")
+from engine import rng_cost_ns
+from model import engine
+plan = engine.make_plan()
+hist = engine.pilot_ranges(plan, 1)
+size = plan.chunk_size
+engine.run_chunks(plan, 1, [(0, 0, size)], hist=hist)  # compile / load cache
+rounds = []
+for k in range({rounds}):
+    t = time.perf_counter()
+    engine.run_chunks(plan, 1, [(k, k * size, size)], hist=hist)  # one chunk, as a streamed run does it
+    per_draw = (time.perf_counter() - t) / size * 1e9
+    n = size * len(plan.names)
+    rounds.append({{"engine_ns": per_draw, "own_ns": rng_cost_ns(n=n, repeats=1),
+                   "numba_ns": rng_cost_ns(np.random.SFC64, n=n, repeats=1)}})
+print(json.dumps({{"n_var": len(plan.names), "chunk": size, "rounds": rounds}}))
+"""
+
+
+def rng_share(rounds: int) -> dict:
+    """In a fresh process, ``rounds`` times in turn: one chunk of the engine (1 thread, streamed summaries and
+    histograms, as in a long run), then as many normals from the engine's generator and from numba's Generator
+    on SFC64 as the chunk draws. Each round's share compares timings a fraction of a second apart."""
+    out = subprocess.run([sys.executable, "-c", SHARE.format(rounds=rounds)], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def child(draws: int, threads: int) -> dict:
@@ -87,15 +123,12 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
     return sums / draws
 
 
-def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> float:
-    """Cost of one standard normal, filling a cache-resident (86, 128) buffer as the engine does; the best of
-    ``repeats`` timings. ``bit_generator=None``: the engine's own inline SFC64 and ziggurat
-    (``model.blocks.normals_block``, numpy's numbers bit for bit); otherwise numba's ``Generator`` support on
-    that numpy bit generator (``np.random.SFC64``: the same numbers)."""
+@lru_cache(maxsize=1)
+def _fill_loops():
+    """The two timing loops of :func:`rng_cost_ns`, compiled once per process."""
     import numba
 
     from model.blocks import normals_block
-    from model.engine import chunk_generator, chunk_state
 
     @numba.njit(nogil=True)
     def fill(rng, z, repeats):
@@ -110,6 +143,17 @@ def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> fl
         for _ in range(repeats):
             normals_block(state, z, picks, z.shape[1], 0)
 
+    return fill, fill_inline
+
+
+def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> float:
+    """Cost of one standard normal, filling a cache-resident (86, 128) buffer as the engine does; the best of
+    ``repeats`` timings. ``bit_generator=None``: the engine's own inline SFC64 and ziggurat
+    (``model.blocks.normals_block``, numpy's numbers bit for bit); otherwise numba's ``Generator`` support on
+    that numpy bit generator (``np.random.SFC64``: the same numbers)."""
+    from model.engine import chunk_generator, chunk_state
+
+    fill, fill_inline = _fill_loops()
     z = np.empty((86, 128))
     if bit_generator is None:
         rng, run = chunk_state(1, 0), fill_inline
@@ -221,13 +265,17 @@ def main() -> None:
     cost_pcg = rng_cost_ns(np.random.PCG64)
     print(f"[RNG] one standard normal: the engine's inline SFC64 + ziggurat {cost:.2f} ns; numba's Generator on "
           f"SFC64 (the same numbers) {cost_numba:.2f} ns, on PCG64 {cost_pcg:.2f} ns")
-    one = child(draws_cmp * (1 if args.quick else 10), 1)  # 1 thread, fresh process, summaries only
-    per_draw = 1.0 / one["draws_per_s"]
-    for label, c in (("the engine's own generator", cost), ("numba's Generator (SFC64)", cost_numba)):
-        limit = n_var * c * 1e-9
-        print(f"[RNG-bound limit, {label}] {c:.2f} ns x {n_var} per draw = {limit * 1e9:.0f} ns/draw "
-              f"= {1 / limit:,.0f} draws/s per thread; engine {per_draw * 1e9:.0f} ns/draw -> "
-              f"{limit / per_draw * 100:.0f}% of that limit")
+    share = rng_share(20 if args.quick else 60)
+    print(f"[RNG-bound share, 1 thread, fresh process: {len(share['rounds'])} rounds of one engine chunk "
+          f"({share['chunk']:,} draws) then {share['chunk'] * n_var:,} normals from each generator]")
+    for key, label in (("own_ns", "the engine's own generator"), ("numba_ns", "numba's Generator (SFC64)")):
+        ratio = [n_var * r[key] / r["engine_ns"] for r in share["rounds"]]
+        q25, q50, q75 = np.percentile(ratio, [25, 50, 75])
+        c_med = np.median([r[key] for r in share["rounds"]])
+        print(f"  {label}: one normal {c_med:.2f} ns (median) x {n_var} per draw; engine "
+              f"{np.median([r['engine_ns'] for r in share['rounds']]):.0f} ns/draw (median) -> share of the "
+              f"RNG-bound limit: median {q50:.0%} (quartiles {q25:.0%}-{q75:.0%}, range {min(ratio):.0%}-"
+              f"{max(ratio):.0%})")
     sizes = [10**6] if args.quick else [10**6, 10**7]
     for n in sizes:
         for th in (1, 2):
