@@ -29,7 +29,7 @@ BLOCK = 256  # 2-8% faster than 128 in interleaved A/B runs; 512 no faster
 #: a power-of-two size, entry i of one draw would fall in only a few of the L1 cache's sets, and the steps that
 #: walk a draw across the entries (normals, model) would evict each other's lines.
 ROW = BLOCK + 8
-_NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA, _METALOG = 1, 2, 3, 4, 6, 7, 8  # model.distributions
+_NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # model.distributions
 
 # ------------------------------------------------------------------------------------------------------
 # numpy's SFC64 and its standard normal, inline
@@ -162,10 +162,9 @@ def correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
 def marginals_block(z, nb, codes, vectors, tables, table_row, rows, x):
     """Each sampled entry's marginal: ``x[rows[i], j] = z_to_x(z[i, j])``, family by family with the same
     helpers as :func:`~model.distributions.z_to_x` inlined into tight loops (normal and lognormal vectorise,
-    ``model.distributions.exp_scalar``); the table families by linear interpolation, the rare closed-form
-    family (triangular) through ``closed_form``. Entry ``i``'s lookup table is ``tables[table_row[i]]``:
-    entries share a row where their tables are equal (every uniform reads the one Phi table), which keeps the
-    tables in the L2 cache."""
+    ``model.distributions.exp_scalar``); the rare closed-form families (triangular, metalog) through
+    ``closed_form``. Entry ``i``'s lookup table is ``tables[table_row[i]]``: entries share a row where their
+    tables are equal (every uniform reads the one Phi table), which keeps the tables in the L2 cache."""
     for i in range(codes.size):
         code = codes[i]
         zi = z[i]
@@ -183,7 +182,7 @@ def marginals_block(z, nb, codes, vectors, tables, table_row, rows, x):
             tab = tables[table_row[i]]
             for j in range(nb):
                 xi[j] = a + w * phi_hermite(zi[j], tab)
-        elif code == _TRUNCNORMAL or code == _PERT or code == _BETA or code == _METALOG:
+        elif code == _TRUNCNORMAL or code == _PERT or code == _BETA:
             tab = tables[table_row[i]]
             for j in range(nb):
                 xi[j] = table_value(zi[j], tab)

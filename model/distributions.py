@@ -83,7 +83,7 @@ FAMILY_CODES = {
     "beta": BETA,
     "metalog": METALOG,
 }
-_TABLE_FAMILIES = ("truncnormal", "pert", "beta", "metalog")
+_TABLE_FAMILIES = ("truncnormal", "pert", "beta")
 
 VECTOR_LEN = 8
 # Lookup tables for the families with an expensive ppf are tabulated as x(z) = F^-1(Phi(z)) on a
@@ -174,9 +174,6 @@ class _Metalog(stats.rv_continuous):
 
     def _ppf(self, q):
         return self._from_m(self._m(q))
-
-    def _isf(self, q):
-        return self._from_m(self._m(1.0 - q, q))  # 1 - y = q exactly: the upper tail stays accurate
 
     def _cdf(self, x):
         target = _metalog_to_m(np.asarray(x, dtype=float), self._lo, self._hi)
@@ -338,8 +335,8 @@ class Marginal:
     @cached_property
     def table(self) -> np.ndarray:
         """x(z) = ppf(Phi(z)) on the uniform z grid of ``TABLE_LEN`` points over
-        ``[-TABLE_Z_MAX, TABLE_Z_MAX]`` for truncnormal/pert/beta/metalog; :data:`PHI_TABLE` (Phi and phi on
-        that grid, 2 x ``TABLE_LEN``) for uniform; empty for the others. Read-only.
+        ``[-TABLE_Z_MAX, TABLE_Z_MAX]`` for truncnormal/pert/beta; :data:`PHI_TABLE` (Phi and phi on that
+        grid, 2 x ``TABLE_LEN``) for uniform; empty for the others. Read-only.
         """
         if self.family == "uniform":
             return PHI_TABLE
@@ -783,18 +780,17 @@ def phi_hermite(z, table):
 def z_to_x(z, code, vector, table):
     """Map one standard-normal score ``z`` to a value of the marginal (``code``, ``vector``, ``table``).
 
-    lognormal/normal map directly; triangular uses ``u = Phi(z)`` and ``1 - u`` (the smaller of the two
-    by one ``math.erfc``, the other as 1 minus it, so both tails stay accurate) in its closed-form ppf;
+    lognormal/normal map directly; triangular/metalog use ``u = Phi(z)`` and ``1 - u`` (the smaller of the two
+    by one ``math.erfc``, the other as 1 minus it, so both tails stay accurate) in a closed-form ppf;
     uniform takes ``u = Phi(z)`` from a cubic Hermite table of Phi and its density (error < 1e-12, about
-    five times cheaper than ``erfc``); truncnormal/pert/beta/metalog interpolate linearly in ``table`` (x on a
-    uniform z grid, see ``Marginal.table``; for metalog about 8x cheaper than its closed form, which takes an
-    erfc, a log and an exp); fixed returns its value. Unknown codes give NaN.
+    five times cheaper than ``erfc``); truncnormal/pert/beta interpolate linearly in ``table`` (x on a
+    uniform z grid, see ``Marginal.table``); fixed returns its value. Unknown codes give NaN.
     """
     if code == 1:  # normal
         return vector[0] + vector[1] * z
     if code == 2:  # lognormal (exp_scalar: vectorises in the engine's marginal loop)
         return exp_scalar(vector[0] + vector[1] * z)
-    if code == 3 or code == 6 or code == 7 or code == 8:  # table families
+    if code == 3 or code == 6 or code == 7:  # table families
         return table_value(z, table)
     if code == 4:  # uniform, Phi(z) from its table (cubic Hermite)
         return vector[0] + (vector[1] - vector[0]) * phi_hermite(z, table)
@@ -803,7 +799,7 @@ def z_to_x(z, code, vector, table):
 
 @register_jitable
 def closed_form(z, code, vector):
-    """:func:`z_to_x` for the families without a table: fixed and triangular (NaN otherwise)."""
+    """:func:`z_to_x` for the families without a table: fixed, triangular and metalog (NaN otherwise)."""
     if code == 0:  # fixed
         return vector[0]
     t = 0.5 * math.erfc(abs(z) * _SQRT_HALF)  # the smaller of u = Phi(z) and v = 1 - u: accurate in both tails
@@ -814,6 +810,24 @@ def closed_form(z, code, vector):
         if u * (b - a) <= c - a:
             return a + math.sqrt(u * (b - a) * (c - a))
         return b - math.sqrt(v * (b - a) * (b - c))
+    if code == 8:  # metalog
+        if u <= 0.0:
+            return vector[3]
+        if v <= 0.0:
+            return vector[4]
+        logit = math.log(u / v)
+        m = vector[0] + vector[1] * logit + vector[2] * (u - 0.5) * logit
+        lo, hi = vector[3], vector[4]
+        if math.isfinite(lo) and math.isfinite(hi):
+            if m >= 0.0:
+                return lo + (hi - lo) / (1.0 + math.exp(-m))
+            e = math.exp(m)
+            return lo + (hi - lo) * e / (1.0 + e)
+        if math.isfinite(lo):
+            return lo + math.exp(m)
+        if math.isfinite(hi):
+            return hi - math.exp(-m)
+        return m
     return math.nan
 
 
