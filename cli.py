@@ -33,7 +33,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from model import engine, plots, runs, summary
+    from model import compiled, engine, plots, runs, summary
     from model.data import load_gebieden
     from model.priors import fit_table, load_priors
 
@@ -45,6 +45,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         priors_arg = None
     priors = load_priors(priors_arg)
     threads = args.threads or engine.default_threads()
+    if compiled.is_compiled() is False:
+        print("compiling the engine with numba: the first run of this code version on this machine takes about "
+              f"10 s more; the machine code is then cached ({compiled.cache_location()})", file=sys.stderr)
     with runs.Timer() as timer:
         plan = engine.make_plan(priors, load_gebieden(), chunk_size=args.chunk_size, posterior=posterior)
         bar = tqdm(total=args.draws, unit="draw", unit_scale=True, disable=args.json or args.draws < 500_000,

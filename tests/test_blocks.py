@@ -188,18 +188,28 @@ def test_posterior_rows_are_picked_by_one_uniform_per_draw():
 
 
 def test_first_use_from_two_threads_at_once(tmp_path):
-    """The generated module is imported once, completely, even when two threads ask for it first."""
+    """The generated module is imported once, completely, even when two threads ask for it first; with an
+    empty cache it is not compiled before that run, and a new process finds the machine code in the cache."""
+    import os
     import subprocess
     import sys
     from pathlib import Path
-    code = ("from model import engine; r = engine.run(draws=20000, seed=1, threads=2, chunk_size=2048); "
-            "print(r.stats.n)")
-    import os
+    code = ("from model import compiled, engine; before = compiled.is_compiled(); "
+            "r = engine.run(draws=20000, seed=1, threads=2, chunk_size=2048); "
+            "print(before, compiled.is_compiled(), r.stats.n)")
     env = dict(os.environ, NPVR_CACHE=str(tmp_path))
-    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
-                         capture_output=True, text=True, timeout=600)
+    env.pop("NUMBA_CACHE_DIR", None)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "20000"
+    assert out.stdout.strip() == "False True 20000"
+    code = "from model import compiled; print(compiled.is_compiled(), compiled.cache_location())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", str(tmp_path / "__pycache__")]
+    assert any(f.suffix == ".nbi" and "run_chunk" in f.name for f in (tmp_path / "__pycache__").iterdir())
 
 
 def test_compiled_quadrature_equals_the_loop_as_written():
