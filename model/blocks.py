@@ -39,7 +39,8 @@ _NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # 
 # registers and the sign put into the sign bit (exact), draws the identical numbers about 3x faster.
 # ------------------------------------------------------------------------------------------------------
 
-_U1, _U3, _U8, _U11, _U24, _U40, _U63 = (np.uint64(k) for k in (1, 3, 8, 11, 24, 40, 63))
+_U1, _U3, _U8, _U11, _U24, _U40 = (np.uint64(k) for k in (1, 3, 8, 11, 24, 40))
+_I63 = np.int64(63)
 _U255 = np.uint64(0xFF)
 _MASK52 = np.uint64(0x000FFFFFFFFFFFFF)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -79,16 +80,7 @@ def ziggurat_layer(r):
     r = r >> _U8
     rabs = (r >> _U1) & _MASK52
     x = np.float64(np.int64(rabs)) * _ZIG_W[idx]
-    return idx, rabs, _float(_bits(x) ^ np.int64((r & _U1) << _U63))  # the sign bit: no branch, no multiply
-
-
-if config.DISABLE_JIT:  # plain Python: the bit casts are compiled code only
-    def ziggurat_layer(r):  # noqa: F811
-        """numpy's first ziggurat step (under NUMBA_DISABLE_JIT=1): the same numbers, the sign by a product."""
-        idx = np.int64(r & _U255)
-        r = r >> _U8
-        rabs = (r >> _U1) & _MASK52
-        return idx, rabs, np.float64(np.int64(rabs)) * _ZIG_W[idx] * (1.0 - 2.0 * float(r & _U1))
+    return idx, rabs, _float(_bits(x) ^ (np.int64(r & _U1) << _I63))  # the sign bit: no branch, no multiply
 
 
 @register_jitable

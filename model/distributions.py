@@ -689,6 +689,16 @@ def _float(typingctx, i):
     return types.float64(types.int64), codegen
 
 
+if config.DISABLE_JIT:  # plain Python (NUMBA_DISABLE_JIT=1): the same bit casts on numpy scalars
+    def _bits(x):  # noqa: F811
+        """The bit pattern of a float64 as int64."""
+        return np.float64(x).view(np.int64)
+
+    def _float(i):  # noqa: F811
+        """The float64 with a given int64 bit pattern."""
+        return np.int64(i).view(np.float64)
+
+
 @intrinsic
 def _fma(typingctx, a, b, c):
     """a * b + c with one rounding (LLVM's fma: one instruction with FMA hardware, exact in software without)."""
@@ -734,7 +744,7 @@ def exp_scalar(x):
     return y if x == x else x
 
 
-if config.DISABLE_JIT:  # plain Python: the bit casts above are compiled code only
+if config.DISABLE_JIT:  # plain Python: the fused multiply-add above is compiled code only
     def exp_scalar(x):  # noqa: F811
         """exp(x) (numpy.exp: under NUMBA_DISABLE_JIT=1)."""
         return np.exp(x)
