@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from model.errors import PriorError
+from model.errors import PriorError, SettingError
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
-    except PriorError as exc:
+    except (PriorError, SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -22,13 +22,16 @@ import importlib.util
 import inspect
 import os
 import sys
+import tempfile
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 from numba import config
 
 from model import chunk
+from model.errors import SettingError
 from model.kernels import python_function
 from model.registry import DEELOPGAVEN
 
@@ -103,6 +106,37 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
+def module_file(name: str, src: str) -> Path:
+    """The generated module's file ``<name>.py`` in the cache folder (``$NPVR_CACHE``, else
+    ``~/.cache/npvr-model``), written there (atomically) unless it is there already: a read-only cache that
+    holds it serves as well. An unusable ``$NPVR_CACHE`` is an error naming it; an unusable default folder (a
+    read-only home on a compute node) falls back to the temporary folder, with a warning."""
+    folder = _cache_dir()
+    try:
+        return _write_once(folder / f"{name}.py", src)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if os.environ.get("NPVR_CACHE"):
+            raise SettingError(f"NPVR_CACHE={folder}: cannot write the compiled model's cache folder there "
+                               f"({reason}); point NPVR_CACHE at a writable folder") from exc
+        fallback = Path(tempfile.gettempdir()) / f"npvr-model-{getattr(os, 'getuid', lambda: 0)()}"
+        warnings.warn(f"{folder}: cannot write the compiled model's cache folder there ({reason}); using {fallback} "
+                      "instead (set NPVR_CACHE to choose one)", RuntimeWarning, stacklevel=2)
+        return _write_once(fallback / f"{name}.py", src)
+
+
+def _write_once(path: Path, src: str) -> Path:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        try:
+            tmp.write_text(src, encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path
+
+
 def model_loop():
     """The compiled :func:`model.chunk.model_loop`: ``model_loop(inp (m, n_inputs), out (m, n_lines))``."""
     return _module().model_loop
@@ -135,8 +169,8 @@ def is_compiled() -> bool | None:
 
 def cache_location() -> str:
     """Where numba caches the generated module's machine code: ``NUMBA_CACHE_DIR``, or ``__pycache__`` beside
-    the module in :func:`_cache_dir`."""
-    return config.CACHE_DIR or str(_cache_dir() / "__pycache__")
+    the generated module (:func:`module_file`)."""
+    return config.CACHE_DIR or str(Path(_module().__file__).parent / "__pycache__")
 
 
 _LOCK = threading.Lock()
@@ -152,14 +186,8 @@ def _module():
 def _load():
     src = _source()
     digest = hashlib.sha256((src + _dependencies_digest()).encode()).hexdigest()[:16]
-    folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"npvr_model_loop_{digest}.py"
-    if not path.exists():
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(src, encoding="utf-8")
-        os.replace(tmp, path)
     name = f"npvr_model_loop_{digest}"
+    path = module_file(name, src)
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)

@@ -6,3 +6,7 @@ class PriorError(ValueError):
 
     The message always starts with ``<file>: <entry>:`` so a reviewer can find the offending line.
     """
+
+
+class SettingError(ValueError):
+    """An environment setting is unusable (e.g. ``NPVR_CACHE``); the message starts with ``<VARIABLE>=<value>:``."""

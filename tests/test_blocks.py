@@ -255,3 +255,44 @@ def test_compiled_model_equals_the_plain_kernels_over_several_blocks():
         assert a.shape == b.shape == (m,), name
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-9 * np.max(np.abs(b)), err_msg=name)
     assert np.ptp(compiled["capaciteit_publiek"]) > 0 and np.any(compiled["capaciteit_publiek"] > 0)
+
+
+def test_an_unusable_npvr_cache_is_an_error_naming_it(tmp_path, monkeypatch):
+    """NPVR_CACHE under a plain file: a SettingError that names the variable and the folder, no traceback from
+    the command line (exit 2), and nothing written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from model import compiled
+    from model.errors import SettingError
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("NPVR_CACHE", str(blocker / "cache"))
+    with pytest.raises(SettingError, match=rf"^NPVR_CACHE={blocker / 'cache'}: cannot write .*Not a directory"):
+        compiled.module_file("npvr_model_loop_test", "N = 1\n")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "cli.py", "run", "--draws", "1000", "--out", str(tmp_path / "runs")],
+                         cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.startswith(f"error: NPVR_CACHE={blocker / 'cache'}: cannot write"), out.stderr[-2000:]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_an_unusable_default_cache_falls_back_to_the_temporary_folder(tmp_path, monkeypatch):
+    """Without NPVR_CACHE and with ~/.cache unusable (a read-only home on a compute node), the generated module
+    goes to the temporary folder, with a warning that says where and how to choose."""
+    import os
+    import tempfile
+
+    from model import compiled
+    home = tmp_path / "home_is_a_file"
+    home.write_text("")
+    monkeypatch.delenv("NPVR_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    with pytest.warns(RuntimeWarning, match=r"\.cache/npvr-model: cannot write .* using .* \(set NPVR_CACHE"):
+        path = compiled.module_file("npvr_model_loop_test", "N = 1\n")
+    assert path == tmp_path / "tmp" / f"npvr-model-{os.getuid()}" / "npvr_model_loop_test.py"
+    assert path.read_text() == "N = 1\n"
+    assert os.listdir(path.parent) == [path.name]   # written atomically: no temporary file left
