@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from model.cli_args import non_negative_int, output_folder, positive_int
 from model.errors import PriorError, SettingError
 
 
@@ -88,12 +89,12 @@ def _register_run(sub) -> None:
     from model.engine import DEFAULT_CHUNK
 
     p = sub.add_parser("run", help="Monte Carlo run: intervals for every deelopgave, goal, column and PM line")
-    p.add_argument("--draws", type=int, default=200_000, help="number of draws (default 200,000)")
-    p.add_argument("--seed", type=int, default=20250101)
-    p.add_argument("--threads", type=int, default=None, help="threads (default: up to 2)")
-    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK,
+    p.add_argument("--draws", type=positive_int, default=200_000, help="number of draws (default 200,000)")
+    p.add_argument("--seed", type=non_negative_int, default=20250101)
+    p.add_argument("--threads", type=positive_int, default=None, help="threads (default: up to 2)")
+    p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK,
                    help="draws per chunk; part of the random stream's definition")
-    p.add_argument("--out", default="runs", help="folder for run folders (default runs/)")
+    p.add_argument("--out", type=output_folder, default="runs", help="folder for run folders (default runs/)")
     p.add_argument("--priors", default=None,
                    help="prior directory, or 'gekalibreerd' / a calibration run folder for the posterior")
     p.add_argument("--summaries-only", action="store_true", help="stream summaries; keep no draws")

@@ -77,6 +77,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from model.cli_args import non_negative_int, output_folder, positive_int
 from model.data import Gebieden, load_gebieden
 from model.dependence import build_copula
 from model.distributions import TABLE_LEN, TABLE_Z_MAX, Marginal, z_to_x_array
@@ -886,15 +887,15 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
         "calibrate", help="Bayesian calibration (PyMC NUTS) of the kentallen against the report's published figures",
         description="Calibrate the priors against the published figures; writes a new run folder under --out. "
                     "Exits 1 when the diagnostics fail (the run is written but marked usable: false).")
-    p.add_argument("--draws", type=int, default=None, help=f"draws per chain (default {FULL['draws']}; quick {QUICK['draws']})")
-    p.add_argument("--tune", type=int, default=None, help=f"tuning steps per chain (default {FULL['tune']}; quick {QUICK['tune']})")
-    p.add_argument("--chains", type=int, default=None, help=f"chains (default {FULL['chains']}; quick {QUICK['chains']})")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--out", default="runs", help="folder that receives the new run folder (default runs)")
+    p.add_argument("--draws", type=positive_int, default=None, help=f"draws per chain (default {FULL['draws']}; quick {QUICK['draws']})")
+    p.add_argument("--tune", type=non_negative_int, default=None, help=f"tuning steps per chain (default {FULL['tune']}; quick {QUICK['tune']})")
+    p.add_argument("--chains", type=positive_int, default=None, help=f"chains (default {FULL['chains']}; quick {QUICK['chains']})")
+    p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
+    p.add_argument("--out", type=output_folder, default="runs", help="folder that receives the new run folder (default runs)")
     p.add_argument("--quick", action="store_true",
                    help=f"reduced configuration ({QUICK['chains']} chains x {QUICK['draws']} draws, tune "
                         f"{QUICK['tune']}; the same thresholds) for a first look and the notebook")
-    p.add_argument("--cores", type=int, default=None,
+    p.add_argument("--cores", type=positive_int, default=None,
                    help="processes for the chains (default: PyMC's, min(chains, CPUs))")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.add_argument("--progress", action="store_true", help="show PyMC's progress bar")

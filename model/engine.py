@@ -187,6 +187,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
               chunk_size: int = DEFAULT_CHUNK, posterior=None,
               overrides: Mapping[str, float] | None = None) -> EnginePlan:
     """Fit every marginal, build the copula, and fix the outputs. ``overrides`` fixes entries at values."""
+    _check_count("chunk_size", chunk_size)
     priors = priors if priors is not None else load_priors()
     gebieden = gebieden if gebieden is not None else load_gebieden()
     overrides = dict(overrides or {})
@@ -480,6 +481,11 @@ class RunResult:
     threads: int
 
 
+def _check_count(name: str, value) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def chunk_bounds(draws: int, chunk_size: int) -> list[tuple[int, int, int]]:
     """(k, start, size) of every chunk of a run."""
     n_chunks = -(-draws // chunk_size)
@@ -525,6 +531,10 @@ def run(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, dra
         plan: EnginePlan | None = None, progress: Callable[[int], None] | None = None,
         posterior=None, overrides: Mapping[str, float] | None = None) -> RunResult:
     """A Monte Carlo run. Draws are kept when ``keep`` (default: draws <= 2e6); summaries always."""
+    _check_count("draws", draws)
+    _check_count("threads", threads)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer (numpy's SeedSequence), got {seed!r}")
     plan = plan if plan is not None else make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior,
                                                    overrides=overrides)
     keep = draws <= 2_000_000 if keep is None else keep

@@ -52,6 +52,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from model.cli_args import fraction, non_negative_int, output_folder, positive_int
 from model.runs import new_run_folder, versions as _run_versions, write_json as _write_json
 from model.engine import EnginePlan, Output, evaluate_inputs, make_plan, output_index
 from model.priors import fit_entry
@@ -625,6 +626,9 @@ def _fmt_mld(x: float) -> str:
 
 def cmd_tornado(args: argparse.Namespace) -> int:
     """``tornado [OUTPUT]``: tornado + spider into a new run folder; top drivers (or JSON) on stdout."""
+    if args.low >= args.high:
+        print(f"error: --low ({args.low:g}) must be below --high ({args.high:g})", file=sys.stderr)
+        return 2
     plan = _cli_plan(args)
     out = resolve_output(plan, args.output)
     t = tornado_npvr(out.naam, args.low, args.high, plan=plan)
@@ -683,21 +687,21 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser("tornado", help="tornado and spider of one output (one input at a time)")
     p.add_argument("output", nargs="?", default="publieke_restopgave",
                    help="output: a column, deelopgave, doel_..., totaal_pm (default: publieke_restopgave)")
-    p.add_argument("--low", type=float, default=0.10, help="low input quantile (default 0.10)")
-    p.add_argument("--high", type=float, default=0.90, help="high input quantile (default 0.90)")
-    p.add_argument("--top", type=int, default=15, help="drivers printed (default 15)")
+    p.add_argument("--low", type=fraction, default=0.10, help="low input quantile (default 0.10)")
+    p.add_argument("--high", type=fraction, default=0.90, help="high input quantile (default 0.90)")
+    p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, low, high, swing}] as JSON (euros)")
-    p.add_argument("--out", default="runs", help="parent folder of the new run folder (default runs)")
+    p.add_argument("--out", type=output_folder, default="runs", help="parent folder of the new run folder (default runs)")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.set_defaults(func=cmd_tornado)
 
     p = subparsers.add_parser("sobol", help="Sobol' indices of one output, per input and grouped")
     p.add_argument("output", nargs="?", default="investeringsopgave",
                    help="output (default: investeringsopgave)")
-    p.add_argument("--n-base", type=int, default=2**14, help="base samples N (default 2**14)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the scrambled Sobol' design (default 0)")
-    p.add_argument("--top", type=int, default=15, help="drivers printed (default 15)")
+    p.add_argument("--n-base", type=positive_int, default=2**14, help="base samples N (default 2**14)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the scrambled Sobol' design (default 0)")
+    p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, S1, S1_conf, ST, ST_conf}] as JSON")
-    p.add_argument("--out", default="runs", help="parent folder of the new run folder (default runs)")
+    p.add_argument("--out", type=output_folder, default="runs", help="parent folder of the new run folder (default runs)")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.set_defaults(func=cmd_sobol)

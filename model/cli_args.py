@@ -1,0 +1,54 @@
+"""argparse types shared by the subcommands of ``cli.py``.
+
+A bad value stops the command before any work is done. argparse prints its usual message, which names the
+option, and exits with status 2:
+
+    cli.py run: error: argument --draws: must be a positive integer, got '0'
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (draws, chunk size, threads, workers, chains, ...)."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (seeds: numpy's SeedSequence takes no negative seed)."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1 (a quantile of an input's prior)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text!r}")
+    return value
+
+
+def output_folder(text: str) -> str:
+    """A folder that receives run folders: it need not exist yet, but must not be a file. Checked before the
+    work, not when the results are written."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: exists and is not a folder")
+    return text

@@ -1,0 +1,60 @@
+"""Bad option values stop a command before any work, with argparse's message naming the option (exit 2);
+the engine's own entry points refuse the same values with a ValueError naming the argument."""
+
+import pytest
+
+import cli
+from model import engine
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--draws", "0"], "argument --draws: must be a positive integer, got '0'"),
+    (["run", "--draws", "1e6"], "argument --draws: must be an integer, got '1e6'"),
+    (["run", "--seed", "-1"], "argument --seed: must be a non-negative integer, got '-1'"),
+    (["run", "--threads", "0"], "argument --threads: must be a positive integer, got '0'"),
+    (["run", "--chunk-size", "-4096"], "argument --chunk-size: must be a positive integer, got '-4096'"),
+    (["batch", "default", "--workers", "0"], "argument --workers: must be a positive integer, got '0'"),
+    (["batch", "default", "--seeds", "1", "-3"], "argument --seeds: must be a non-negative integer, got '-3'"),
+    (["tornado", "--low", "1.5"], "argument --low: must be strictly between 0 and 1, got '1.5'"),
+    (["tornado", "--high", "one"], "argument --high: must be a number between 0 and 1, got 'one'"),
+    (["sobol", "--n-base", "0"], "argument --n-base: must be a positive integer, got '0'"),
+    (["calibrate", "--chains", "0"], "argument --chains: must be a positive integer, got '0'"),
+    (["calibrate", "--tune", "-1"], "argument --tune: must be a non-negative integer, got '-1'"),
+])
+def test_bad_option_values_stop_the_command(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.build_parser(argv).parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["run"], ["batch", "default"], ["tornado"], ["sobol"], ["calibrate"]])
+def test_out_must_not_be_a_file(command, tmp_path, capsys):
+    """Checked before the run, not when its results are written (after the work)."""
+    blocker = tmp_path / "results"
+    blocker.write_text("")
+    argv = [*command, "--out", str(blocker)]
+    with pytest.raises(SystemExit) as stop:
+        cli.build_parser(argv).parse_args(argv)
+    assert stop.value.code == 2
+    assert f"argument --out: {blocker}: exists and is not a folder" in capsys.readouterr().err
+    argv = [*command, "--out", str(tmp_path / "new" / "folder")]     # a folder still to be made is fine
+    assert cli.build_parser(argv).parse_args(argv).out == str(tmp_path / "new" / "folder")
+
+
+def test_tornado_low_must_be_below_high(capsys):
+    assert cli.main(["tornado", "--low", "0.9", "--high", "0.1"]) == 2
+    assert "error: --low (0.9) must be below --high (0.1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"draws": 0}, "draws must be a positive integer, got 0"),
+    ({"draws": 2.5}, "draws must be a positive integer, got 2.5"),
+    ({"threads": 0}, "threads must be a positive integer, got 0"),
+    ({"seed": -1}, "seed must be a non-negative integer"),
+    ({"seed": 1.0}, "seed must be a non-negative integer"),
+    ({"chunk_size": 0}, "chunk_size must be a positive integer, got 0"),
+])
+def test_engine_run_refuses_bad_counts(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        engine.run(**{"draws": 10, **kwargs})
