@@ -620,6 +620,15 @@ def _cli_plan(args: argparse.Namespace) -> EnginePlan:
     return make_plan(load_priors(args.priors) if getattr(args, "priors", None) else None)
 
 
+def _cli_output(plan: EnginePlan, name: str) -> Output | None:
+    """The output named on the command line, or ``None`` after an error message listing the known names."""
+    try:
+        return resolve_output(plan, name)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return None
+
+
 def _fmt_mld(x: float) -> str:
     return f"{x / MLD:8.3f}"
 
@@ -630,7 +639,9 @@ def cmd_tornado(args: argparse.Namespace) -> int:
         print(f"error: --low ({args.low:g}) must be below --high ({args.high:g})", file=sys.stderr)
         return 2
     plan = _cli_plan(args)
-    out = resolve_output(plan, args.output)
+    out = _cli_output(plan, args.output)
+    if out is None:
+        return 2
     t = tornado_npvr(out.naam, args.low, args.high, plan=plan)
     s = spider_npvr(out.naam, plan=plan)
     run = new_run_folder(args.out, f"tornado-{_short(out)}")
@@ -654,7 +665,9 @@ def cmd_tornado(args: argparse.Namespace) -> int:
 def cmd_sobol(args: argparse.Namespace) -> int:
     """``sobol [OUTPUT]``: Sobol' indices into a new run folder; top drivers (or JSON) on stdout."""
     plan = _cli_plan(args)
-    out = resolve_output(plan, args.output)
+    out = _cli_output(plan, args.output)
+    if out is None:
+        return 2
     s = sobol_npvr(out.naam, n_base=args.n_base, seed=args.seed, plan=plan)
     run = new_run_folder(args.out, f"sobol-{_short(out)}")
     with run as tmp:

@@ -58,3 +58,11 @@ def test_tornado_low_must_be_below_high(capsys):
 def test_engine_run_refuses_bad_counts(kwargs, message):
     with pytest.raises(ValueError, match=message):
         engine.run(**{"draws": 10, **kwargs})
+
+
+@pytest.mark.parametrize("command", ["tornado", "sobol"])
+def test_an_unknown_output_is_an_error_listing_the_known_ones(command, tmp_path, capsys):
+    assert cli.main([command, "no_such_output", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown output 'no_such_output'; known: [") and "'totaal_investeringsopgave'" in err
+    assert list(tmp_path.iterdir()) == []
