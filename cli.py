@@ -63,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         runs.write_summary(rows, tmp, summary.overview_table(rows, markdown=True) + "\n\n"
                            + summary.regional_table(rows, markdown=True))
         runs.write_json(fit_table(priors), tmp / "prior_fits.json")
-        if result.inputs is not None:
+        if result.inputs is not None and plan.names:   # no sampled entries when a posterior gives them all
             from model.dependence import rank_correlation_report
             samples = np.vstack([result.inputs[name] for name in plan.names])
             runs.write_json(rank_correlation_report(samples, plan.copula), tmp / "rank_correlations.json")

@@ -268,6 +268,23 @@ def test_cli_exits_nonzero_when_not_usable(quick_run, tmp_path, capsys):
     assert json.loads((run / "diagnostics.json").read_text())["usable"] is False
 
 
+def test_cli_run_on_the_posterior(quick_run, tmp_path, capsys):
+    """``cli.py run --priors <calibration run>``: every sampled entry comes from the posterior's joint rows, so no
+    entry is sampled through the copula; the run is written without a rank-correlation report (it once failed
+    there, on an empty list of sampled entries)."""
+    import cli
+
+    result, _ = quick_run
+    assert cli.main(["run", "--priors", str(result.path), "--draws", "3000", "--out", str(tmp_path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    run = tmp_path / out["run_dir"].rsplit("/", 1)[-1]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["posterior"] == str(result.path)
+    assert not (run / "rank_correlations.json").exists() and (run / "dataset.nc").is_file()
+    totaal = out["totaal"]["publieke_restopgave"]
+    assert totaal["p5"] < totaal["p50"] < totaal["p95"]
+
+
 # ------------------------------------------------------------------------------------------ parameter recovery
 
 #: Entries whose value the printed figures pin down given the other priors (shrinkage 1 - var_post/var_prior
