@@ -481,9 +481,10 @@ class RunResult:
     threads: int
 
 
-def _check_count(name: str, value) -> None:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _check_count(name: str, value, minimum: int = 1) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise ValueError(f"{name} must be {kind} integer, got {value!r}")
 
 
 def chunk_bounds(draws: int, chunk_size: int) -> list[tuple[int, int, int]]:
@@ -533,8 +534,7 @@ def run(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, dra
     """A Monte Carlo run. Draws are kept when ``keep`` (default: draws <= 2e6); summaries always."""
     _check_count("draws", draws)
     _check_count("threads", threads)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer (numpy's SeedSequence), got {seed!r}")
+    _check_count("seed", seed, minimum=0)   # numpy's SeedSequence takes no negative seed
     plan = plan if plan is not None else make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior,
                                                    overrides=overrides)
     keep = draws <= 2_000_000 if keep is None else keep
