@@ -528,14 +528,16 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
                                           "batch folder a side-by-side summary. Rerun to resume.")
     p.add_argument("specs", nargs="+", metavar="SPEC",
                    help="scenario names (scenarios/<naam>.toml), paths to .toml files, or 'default'")
-    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[20250101], help="seeds; every scenario runs at each")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[20250101],
+                   help="seeds; every scenario runs at each")
     p.add_argument("--draws", type=int, default=20_000, help="draws per run (all kept in memory; default 20000)")
     p.add_argument("--scheduler", default=None,
                    help="address of a running Dask scheduler (tcp://host:8786), or 'serial' for no Dask; "
                         "default: a LocalCluster with --workers processes")
     p.add_argument("--workers", type=positive_int, default=2, help="worker processes of the LocalCluster (default 2)")
     p.add_argument("--out", type=output_folder, default="runs/batch", help="batch folder (default runs/batch)")
-    p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK, help="engine chunk size (part of the streams)")
+    p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK,
+                   help="engine chunk size (part of the streams)")
     p.add_argument("--scenario-dir", default=None, help="folder of the scenario files (default scenarios/)")
     p.add_argument("--no-resume", action="store_true", help="refuse to start when a run folder exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

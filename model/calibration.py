@@ -887,11 +887,15 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
         "calibrate", help="Bayesian calibration (PyMC NUTS) of the kentallen against the report's published figures",
         description="Calibrate the priors against the published figures; writes a new run folder under --out. "
                     "Exits 1 when the diagnostics fail (the run is written but marked usable: false).")
-    p.add_argument("--draws", type=positive_int, default=None, help=f"draws per chain (default {FULL['draws']}; quick {QUICK['draws']})")
-    p.add_argument("--tune", type=non_negative_int, default=None, help=f"tuning steps per chain (default {FULL['tune']}; quick {QUICK['tune']})")
-    p.add_argument("--chains", type=positive_int, default=None, help=f"chains (default {FULL['chains']}; quick {QUICK['chains']})")
+    p.add_argument("--draws", type=positive_int, default=None,
+                   help=f"draws per chain (default {FULL['draws']}; quick {QUICK['draws']})")
+    p.add_argument("--tune", type=non_negative_int, default=None,
+                   help=f"tuning steps per chain (default {FULL['tune']}; quick {QUICK['tune']})")
+    p.add_argument("--chains", type=positive_int, default=None,
+                   help=f"chains (default {FULL['chains']}; quick {QUICK['chains']})")
     p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
-    p.add_argument("--out", type=output_folder, default="runs", help="folder that receives the new run folder (default runs)")
+    p.add_argument("--out", type=output_folder, default="runs",
+                   help="folder that receives the new run folder (default runs)")
     p.add_argument("--quick", action="store_true",
                    help=f"reduced configuration ({QUICK['chains']} chains x {QUICK['draws']} draws, tune "
                         f"{QUICK['tune']}; the same thresholds) for a first look and the notebook")

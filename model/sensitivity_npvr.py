@@ -704,7 +704,8 @@ def register_cli(subparsers) -> None:
     p.add_argument("--high", type=fraction, default=0.90, help="high input quantile (default 0.90)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, low, high, swing}] as JSON (euros)")
-    p.add_argument("--out", type=output_folder, default="runs", help="parent folder of the new run folder (default runs)")
+    p.add_argument("--out", type=output_folder, default="runs",
+                   help="parent folder of the new run folder (default runs)")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.set_defaults(func=cmd_tornado)
 
@@ -715,6 +716,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the scrambled Sobol' design (default 0)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, S1, S1_conf, ST, ST_conf}] as JSON")
-    p.add_argument("--out", type=output_folder, default="runs", help="parent folder of the new run folder (default runs)")
+    p.add_argument("--out", type=output_folder, default="runs",
+                   help="parent folder of the new run folder (default runs)")
     p.add_argument("--priors", default=None, help="prior directory (default: the embedded priors/)")
     p.set_defaults(func=cmd_sobol)
