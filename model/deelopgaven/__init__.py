@@ -1,9 +1,9 @@
-"""One module per deelopgave. Each defines a kernel and a ``DEELOPGAVE`` record (see ``model.registry``)."""
+"""The deelopgaven: one module per deelopgave, each a kernel and a ``DEELOPGAVE`` record, listed in
+:mod:`model.deelopgaven.registry`. Nothing here imports numba, scipy or the layers above."""
 
 import inspect
 
 
-def arguments(compiled) -> tuple[str, ...]:
+def arguments(func) -> tuple[str, ...]:
     """The kernel's argument names: they are the names of its inputs (prior entries, data, earlier lines)."""
-    func = getattr(compiled, "py_func", compiled)
     return tuple(inspect.signature(func).parameters)

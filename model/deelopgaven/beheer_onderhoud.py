@@ -4,12 +4,12 @@
     opgave      = investering × beheer_onderhoud_aandeel_per_jaar × exploitatiejaren_in_periode
 
 Reported on its own line in the exploitatielasten column; never added to the report's totals.
-Priors: ``priors/beheer_onderhoud.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/beheer_onderhoud.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -24,7 +24,7 @@ def beheer_onderhoud(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikb
 DEELOPGAVE = Deelopgave(
     naam="beheer_onderhoud", titel="Beheer en onderhoud nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="exploitatielasten", inputs=arguments(beheer_onderhoud), kernel=beheer_onderhoud, pm=True, band=True,
-    priors_file="beheer_onderhoud.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(Line("beheer_onderhoud", betaler="publiek", kostensoort="exploitatie",
                 long_name="PM: beheer en onderhoud nieuwe voorzieningen"),),
 )

@@ -16,33 +16,15 @@ Lines, grouped as the §3.4 footnotes do:
 
 Column: publieke & private investeringsopgave.
 Priors: ``priors/bereikbaarheid.yaml``, ``priors/voorzieningen_normen.yaml``, ``priors/stichtingskosten.yaml``.
-Tests: ``tests/test_report.py``.
+Tests: ``tests/analysis/test_report.py``.
 """
 
-from numba.extending import register_jitable
-
 from model.deelopgaven import arguments
-from model.kernels import kernel, tussen
-from model.records import Deelopgave, Line
-
-# (voorziening, §3.4 group), in the order of the kernel's arguments
-VOORZIENINGEN = (
-    ('apotheek', 'commercieel'),
-    ('ziekenhuis_buitenpoli', 'commercieel'),
-    ('bso', 'commercieel'),
-    ('huisarts', 'commercieel'),
-    ('mbo', 'commercieel'),
-    ('hbo_wo', 'commercieel'),
-    ('kinderdagopvang', 'commercieel'),
-    ('supermarkt', 'commercieel'),
-    ('basisschool', 'publiek'),
-    ('middelbare_school', 'publiek'),
-    ('sport', 'publiek'),
-    ('ontmoetingsfunctie', 'ontmoeting'),
-)
+from model.deelopgaven.kernels import helper, kernel, tussen
+from model.deelopgaven.records import Deelopgave, Line
 
 
-@register_jitable
+@helper
 def _kosten(huishoudens, normniveau, bereik, norm_q1, norm_mediaan, stichtingskosten):
     return huishoudens * (1.0 - bereik) * tussen(norm_q1, norm_mediaan, normniveau) * stichtingskosten
 
@@ -111,7 +93,7 @@ def bereikbaarheid(
 DEELOPGAVE = Deelopgave(
     naam="bereikbaarheid", titel="Investeringsopgave vastgoed voor bereikbaarheid voorzieningen",
     doel="voorzieningen", kolom="investeringsopgave", inputs=arguments(bereikbaarheid), kernel=bereikbaarheid,
-    priors_file="bereikbaarheid.yaml", band=True, verdeelsleutel="inwoners",
+    band=True, verdeelsleutel="inwoners",
     lines=(
         Line("bereikbaarheid_commercieel", betaler="privaat", kostensoort="investering",
              long_name="Bereikbaarheid voorzieningen: commercieel te exploiteren functies"),

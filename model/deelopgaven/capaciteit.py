@@ -24,20 +24,19 @@ the time it took with the C library's exp draw by draw (``bench/stages.py``). Re
 vraagjaar 0: today's shortfall at the Q1 norm), high = (1, 1: the 2035 shortfall at the median norm), as
 footnote * of Table 1.2 says.
 Column: publieke & private investeringsopgave.
-Priors: ``priors/capaciteit.yaml`` (+ the shared normniveau, stichtingskosten). Tests: ``tests/test_report.py``.
+Priors: ``priors/capaciteit.yaml`` (+ the shared normniveau, stichtingskosten). Tests: ``tests/analysis/test_report.py``.
 """
 
+from statistics import NormalDist
+
 import numpy as np
-from numba.extending import overload
-from scipy.stats import norm as _normal
 
 from model.deelopgaven import arguments
-from model.distributions import exp_scalar
-from model.kernels import kernel, positief, tussen
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import compiled_form, kernel, positief, tussen
+from model.deelopgaven.records import Deelopgave, Line
 
 N_KWADRATUUR = 41
-KWADRATUUR_Z = _normal.ppf((np.arange(N_KWADRATUUR) + 0.5) / N_KWADRATUUR)
+KWADRATUUR_Z = np.array([NormalDist().inv_cdf((k + 0.5) / N_KWADRATUUR) for k in range(N_KWADRATUUR)])
 _HALF = N_KWADRATUUR // 2
 _Z_POS = -KWADRATUUR_Z[:_HALF]  # the positive nodes, z_(40-k) = -z_k up to rounding
 
@@ -63,12 +62,12 @@ def _written_out() -> str:
     return "\n".join(body + ["    return tekort"])
 
 
-@overload(tekort_kwadratuur, jit_options={"forceinline": True})
-def _tekort_kwadratuur_numba(vraag, aanbod_mediaan, spreiding, toevoeging):
-    """The compiled sum for scalars: :func:`_written_out`, with the vectorisable ``exp_scalar`` (within 2 ulp of
-    exp), always inlined into the kernel. Generated source, so not cached on its own: the generated model that
-    it is compiled into is."""
-    namespace = {"positief": positief, "exp_scalar": exp_scalar, "_Z_POS": _Z_POS}
+@compiled_form(tekort_kwadratuur)
+def _tekort_kwadratuur_compiled(numerics):
+    """The compiled sum for scalars: :func:`_written_out`, with the vectorisable ``numerics.exp_scalar`` (within
+    2 ulp of exp), always inlined into the kernel. Generated source, so not cached on its own: the generated
+    model that it is compiled into is."""
+    namespace = {"positief": positief, "exp_scalar": numerics.exp_scalar, "_Z_POS": _Z_POS}
     exec(_written_out(), namespace)
     return namespace["symmetric"]
 
@@ -90,7 +89,7 @@ def capaciteit(huishoudens_npvr, normniveau, vraagjaar, huishoudensgroei_2035,
 DEELOPGAVE = Deelopgave(
     naam="capaciteit", titel="Investeringsopgave vastgoed voor voldoende capaciteit voorzieningen",
     doel="voorzieningen", kolom="investeringsopgave", inputs=arguments(capaciteit), kernel=capaciteit,
-    priors_file="capaciteit.yaml", band=True, verdeelsleutel="inwoners", own_loop=True,
+    band=True, verdeelsleutel="inwoners", own_loop=True,
     lines=(
         Line("capaciteit_publiek", betaler="publiek", kostensoort="investering",
              long_name="Capaciteit voorzieningen: publiek deel"),

@@ -13,12 +13,12 @@ hulpverlening, participatie). Two auxiliary lines split the total over the two r
 inhabitants), which the regional breakdown divides over regions by inhabitants. Regions with no bad indicator (§4.2: Achterhoek, Noard-Fryslân,
 Zuidoost-Friesland, Noord-Limburg, Twente) get none. Column: publieke (rest)opgave.
 Priors: ``priors/gezonde_toekomst.yaml``; region classes: ``data/npvr_regio_indicatoren.csv``.
-Tests: ``tests/test_report.py``.
+Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 THEMAS = ("werk_inkomen", "onderwijs", "hulpverlening", "gezondheid_zorg", "opvoeding", "participatie",
           "lokale_economie")
@@ -52,7 +52,7 @@ def gezonde_toekomst(inwoners_regio_meerdere_2024, inwoners_regio_niet_genoemd_2
 DEELOPGAVE = Deelopgave(
     naam="gezonde_toekomst", titel="Gezonde en kansrijke toekomst", doel="gezonde_toekomst",
     kolom="publieke_restopgave", inputs=arguments(gezonde_toekomst), kernel=gezonde_toekomst,
-    priors_file="gezonde_toekomst.yaml", verdeelsleutel="gezonde_toekomst",
+    verdeelsleutel="gezonde_toekomst",
     lines=tuple(Line(f"gezonde_toekomst_{t}", betaler="publiek", kostensoort="programmakosten",
                      long_name=f"Gezonde en kansrijke toekomst: thema {t.replace('_', ' ')}") for t in THEMAS) + (
         Line("gezonde_toekomst_regio_meerdere", hulp=True,

@@ -3,12 +3,12 @@
     opgave = (bereikbaarheid + capaciteit) × grondkosten_aandeel_stichtingskosten
 
 Reported on its own line in the investeringsopgave column; never added to the report's totals.
-Priors: ``priors/grondkosten.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/grondkosten.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -22,7 +22,7 @@ def grondkosten(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikbaarhe
 DEELOPGAVE = Deelopgave(
     naam="grondkosten", titel="Grondkosten nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="investeringsopgave", inputs=arguments(grondkosten), kernel=grondkosten, pm=True, band=True,
-    priors_file="grondkosten.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(Line("grondkosten", betaler="publiek", kostensoort="investering",
                 long_name="PM: grondkosten nieuwe voorzieningen"),),
 )

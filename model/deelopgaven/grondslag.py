@@ -4,12 +4,12 @@
     woningen_npvr   = woningen_2024 (CBS KWB)
     huishoudens_npvr = woningen_2024 × huishoudens_per_woning
 
-Priors: ``priors/grondslag.yaml``. Tests: ``tests/test_report.py`` (Table 1.1).
+Priors: ``priors/grondslag.yaml``. Tests: ``tests/analysis/test_report.py`` (Table 1.1).
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -22,7 +22,7 @@ def grondslag(inwoners_2024, woningen_2024, bevolkingsgroei_2024_2025, huishoude
 
 DEELOPGAVE = Deelopgave(
     naam="grondslag", titel="Inwoners, woningen en huishoudens NPVR", doel="grondslag", kolom=None,
-    inputs=arguments(grondslag), kernel=grondslag, priors_file="grondslag.yaml",
+    inputs=arguments(grondslag), kernel=grondslag, 
     lines=(
         Line("inwoners_npvr", eenheid="inwoners", long_name="Inwoners NPVR (peildatum Tabel 1.1)"),
         Line("woningen_npvr", eenheid="woningen", long_name="Woningvoorraad NPVR (1 jan 2024)"),

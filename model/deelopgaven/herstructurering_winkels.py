@@ -4,12 +4,12 @@
 
 Retail floor space vacant for over a year (CBS Landelijke Monitor Leegstand 2025) priced with Impulsaanpak
 Winkelgebieden kentallen. Column: publieke (rest)opgave.
-Priors: ``priors/herstructurering_winkels.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/herstructurering_winkels.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -21,7 +21,7 @@ def herstructurering_winkels(leegstand_winkels_m2_langdurig, aandeel_leegstand_a
 DEELOPGAVE = Deelopgave(
     naam="herstructurering_winkels", titel="Herstructurering winkelgebieden", doel="veilig_leefbaar",
     kolom="publieke_restopgave", inputs=arguments(herstructurering_winkels), kernel=herstructurering_winkels,
-    priors_file="herstructurering_winkels.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(Line("herstructurering_winkels", betaler="publiek", kostensoort="onrendabele_top",
                 long_name="Herstructurering winkelgebieden"),),
 )

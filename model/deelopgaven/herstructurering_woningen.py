@@ -5,12 +5,12 @@
     privaat    = restopgave × (1 - aandeel_publiek_herstructurering)
 
 Column: publieke & private investeringsopgave.
-Priors: ``priors/herstructurering_woningen.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/herstructurering_woningen.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -24,7 +24,7 @@ def herstructurering_woningen(woningen_npvr, aandeel_kwetsbare_woningen, restopg
 DEELOPGAVE = Deelopgave(
     naam="herstructurering_woningen", titel="Herstructurering woningen restopgave", doel="veilig_leefbaar",
     kolom="investeringsopgave", inputs=arguments(herstructurering_woningen), kernel=herstructurering_woningen,
-    priors_file="herstructurering_woningen.yaml", verdeelsleutel="woningen",
+    verdeelsleutel="woningen",
     lines=(
         Line("herstructurering_woningen_publiek", betaler="publiek", kostensoort="onrendabele_top",
              long_name="Herstructurering woningen: publieke restopgave"),

@@ -5,12 +5,12 @@
     veiligheid         = inwoners_kwetsbaar × kental_veiligheid_per_inwoner_per_jaar × looptijd_jaren
 
 NPLV (Rebel 2024) kentallen; on top of regular municipal effort. Column: publieke (rest)opgave.
-Priors: ``priors/leefbaarheid_veiligheid.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/leefbaarheid_veiligheid.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -25,7 +25,7 @@ def leefbaarheid_veiligheid(inwoners_npvr, aandeel_inwoners_kwetsbare_gebieden,
 DEELOPGAVE = Deelopgave(
     naam="leefbaarheid_veiligheid", titel="Opgave leefbaarheid en veiligheid", doel="veilig_leefbaar",
     kolom="publieke_restopgave", inputs=arguments(leefbaarheid_veiligheid), kernel=leefbaarheid_veiligheid,
-    priors_file="leefbaarheid_veiligheid.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(
         Line("leefbaarheid_openbare_ruimte", betaler="publiek", kostensoort="programmakosten",
              long_name="Leefbaarheid: investeringen in de openbare ruimte"),

@@ -5,12 +5,12 @@
 
 The toerekenbare and niet-toerekenbare publieke onrendabele top (PORT) still to be funded, per Rebel (2024),
 OV schaalsprongen excluded. Column: publieke (rest)opgave.
-Priors: ``priors/nieuwbouw.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/nieuwbouw.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -21,7 +21,7 @@ def nieuwbouw(nieuwbouw_woningen_npvr, restopgave_toerekenbaar_per_woning, resto
 DEELOPGAVE = Deelopgave(
     naam="nieuwbouw", titel="Nieuwbouwopgave (restopgave toerekenbare en niet-toerekenbare PORT)",
     doel="veilig_leefbaar", kolom="publieke_restopgave", inputs=arguments(nieuwbouw), kernel=nieuwbouw,
-    priors_file="nieuwbouw.yaml", verdeelsleutel="woningen",
+    verdeelsleutel="woningen",
     lines=(Line("nieuwbouw", betaler="publiek", kostensoort="onrendabele_top",
                 long_name="Nieuwbouw: restopgave toerekenbare en niet-toerekenbare PORT"),),
 )

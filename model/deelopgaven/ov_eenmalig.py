@@ -4,12 +4,12 @@
 
 One-off investments in a new form of public transport, set with IenW on the basis of a Zeeland pilot.
 Column: publieke (rest)opgave (the column total 3.6 needs it: 0.7 + 0.4 + 1.1 + 1.3 = 3.5).
-Priors: ``priors/ov_eenmalig.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/ov_eenmalig.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -20,7 +20,7 @@ def ov_eenmalig(aantal_npvr_provincies, eenmalige_ov_kosten_per_provincie):
 DEELOPGAVE = Deelopgave(
     naam="ov_eenmalig", titel="Opgave verbetering publiek OV (infra en datakosten)", doel="voorzieningen",
     kolom="publieke_restopgave", inputs=arguments(ov_eenmalig), kernel=ov_eenmalig,
-    priors_file="ov_eenmalig.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(Line("ov_eenmalig", betaler="publiek", kostensoort="investering",
                 long_name="Verbetering publiek OV: eenmalige infra- en datakosten"),),
 )

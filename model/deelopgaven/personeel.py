@@ -5,12 +5,12 @@
                × exploitatiejaren_in_periode
 
 Reported on its own line in the exploitatielasten column; never added to the report's totals.
-Priors: ``priors/personeel.yaml``. Tests: ``tests/test_report.py``.
+Priors: ``priors/personeel.yaml``. Tests: ``tests/analysis/test_report.py``.
 """
 
 from model.deelopgaven import arguments
-from model.kernels import kernel
-from model.records import Deelopgave, Line
+from model.deelopgaven.kernels import kernel
+from model.deelopgaven.records import Deelopgave, Line
 
 
 @kernel
@@ -27,7 +27,7 @@ def personeel(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikbaarheid
 DEELOPGAVE = Deelopgave(
     naam="personeel", titel="Gespecialiseerd personeel nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="exploitatielasten", inputs=arguments(personeel), kernel=personeel, pm=True, band=True,
-    priors_file="personeel.yaml", verdeelsleutel="inwoners",
+    verdeelsleutel="inwoners",
     lines=(Line("personeel", betaler="publiek", kostensoort="exploitatie",
                 long_name="PM: gespecialiseerd personeel nieuwe voorzieningen"),),
 )

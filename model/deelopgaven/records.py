@@ -1,4 +1,4 @@
-"""The records that describe a deelopgave and its output lines (see ``model.registry``)."""
+"""The records that describe a deelopgave and its output lines (see ``model.deelopgaven.registry``)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ class Deelopgave:
     kernel: Callable
     pm: bool = False                     # PM: reported on its own line, never in the report's totals
     band: bool = False                   # the report prints a bandwidth (laag/hoog) for this deelopgave
-    priors_file: str | None = None
     verdeelsleutel: str = "inwoners"     # allocation key to regions: inwoners / woningen / gezonde_toekomst
     own_loop: bool = False               # compiled: evaluated in a loop over the draws of its own, which
                                          # vectorises when its kernel is straight-line code declared
-                                         # @kernel(inline=True) (model.kernels, model.compiled)
+                                         # @kernel(inline=True) (model.deelopgaven.kernels, model.engine.codegen)

@@ -1,0 +1,121 @@
+"""The explicit list of deelopgaven, their output lines and where each line sits in Table 1.2.
+
+Nothing is discovered by magic: a deelopgave exists when its module is imported here and listed in
+``DEELOPGAVEN``. The order is the evaluation order: a kernel may use the lines of an earlier deelopgave
+(the PM lines use the investment lines of bereikbaarheid and capaciteit).
+
+:func:`evaluate` runs every kernel in this order on plain values (numpy arrays or PyTensor variables): report
+mode and the calibration. The Monte Carlo engine compiles the same kernels into one generated function
+(``model.engine.codegen``).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from model.deelopgaven.records import Deelopgave, Line
+from model.errors import PriorError
+
+# Table 1.2 columns
+KOLOMMEN = {
+    "publieke_restopgave": "Publieke (rest)opgave",
+    "exploitatielasten": "Exploitatielasten",
+    "investeringsopgave": "Publieke & private investeringsopgave",
+}
+DOELEN = {
+    "grondslag": "Grondslag (hoeveelheden)",
+    "veilig_leefbaar": "Veilige en leefbare regio's",
+    "voorzieningen": "Een duurzaam en bereikbaar voorzieningenniveau",
+    "gezonde_toekomst": "Een gezonde en kansrijke toekomst",
+}
+BETALERS = ("publiek", "privaat")
+
+
+def _load() -> tuple[Deelopgave, ...]:
+    from model.deelopgaven import (beheer_onderhoud, bereikbaarheid, capaciteit, gezonde_toekomst, grondkosten,
+                                   grondslag, herstructurering_winkels, herstructurering_woningen,
+                                   leefbaarheid_veiligheid, nieuwbouw, ov_eenmalig, ov_exploitatie, personeel)
+    return (
+        grondslag.DEELOPGAVE,
+        nieuwbouw.DEELOPGAVE,
+        herstructurering_woningen.DEELOPGAVE,
+        herstructurering_winkels.DEELOPGAVE,
+        leefbaarheid_veiligheid.DEELOPGAVE,
+        bereikbaarheid.DEELOPGAVE,
+        capaciteit.DEELOPGAVE,
+        ov_exploitatie.DEELOPGAVE,
+        ov_eenmalig.DEELOPGAVE,
+        gezonde_toekomst.DEELOPGAVE,
+        beheer_onderhoud.DEELOPGAVE,
+        grondkosten.DEELOPGAVE,
+        personeel.DEELOPGAVE,
+    )
+
+
+DEELOPGAVEN: tuple[Deelopgave, ...] = _load()
+
+# Named in the report but without any kental: listed as unquantified PM, no kernel.
+NIET_GEKWANTIFICEERD = {
+    "regionale_economie": "Regionale economie: 'geen kentallen beschikbaar' (§1.3); the report recommends a separate estimate.",
+}
+
+
+def by_name(naam: str) -> Deelopgave:
+    for d in DEELOPGAVEN:
+        if d.naam == naam:
+            return d
+    raise KeyError(f"unknown deelopgave {naam!r}; known: {[d.naam for d in DEELOPGAVEN]}")
+
+
+def cost_lines() -> list[tuple[Deelopgave, Line]]:
+    """All cost lines (quantities of grondslag and auxiliary lines excluded), in registry order."""
+    return [(d, line) for d in DEELOPGAVEN if d.kolom is not None for line in d.lines if not line.hulp]
+
+
+def line_names() -> tuple[str, ...]:
+    """Every line of every kernel (cost lines, quantities, auxiliary lines), in evaluation order."""
+    return tuple(line.naam for d in DEELOPGAVEN for line in d.lines)
+
+
+def required_inputs() -> tuple[str, ...]:
+    """The names the kernels need from priors or data (everything that is not a line of an earlier kernel), in
+    order of first use."""
+    produced: set[str] = set()
+    needed: list[str] = []
+    for d in DEELOPGAVEN:
+        for name in d.inputs:
+            if name not in produced and name not in needed:
+                needed.append(name)
+        produced.update(line.naam for line in d.lines)
+    return tuple(needed)
+
+
+def check_inputs(available, where: str) -> None:
+    """Refuse a set of input names that lacks an input the kernels need (``where`` names the source)."""
+    missing = [n for n in required_inputs() if n not in available]
+    if missing:
+        raise PriorError(f"{where}: (set): missing entries needed by the kernels: {missing}")
+
+
+def evaluate(values: Mapping[str, object]) -> dict[str, object]:
+    """Every kernel in registry order on ``values`` (each required input: a float, a numpy array with the draws
+    first, or a PyTensor variable). Returns every line (cost lines, quantities, auxiliary lines) by name."""
+    check_inputs(values, "inputs")
+    namespace = dict(values)
+    out: dict[str, object] = {}
+    for d in DEELOPGAVEN:
+        for line, value in zip(d.lines, d.kernel(*[namespace[name] for name in d.inputs])):
+            namespace[line.naam] = value
+            out[line.naam] = value
+    return out
+
+
+def column_totals(lines: Mapping[str, object], *, include_pm: bool = False) -> dict[str, object]:
+    """Sum the cost lines into the three columns of Table 1.2 (PM lines excluded unless asked)."""
+    totals: dict[str, object] = {}
+    for d, line in cost_lines():
+        if d.pm and not include_pm:
+            continue
+        arr = lines[line.naam]
+        totals[d.kolom] = totals[d.kolom] + arr if d.kolom in totals else arr
+    return totals
