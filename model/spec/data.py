@@ -14,14 +14,15 @@ The official list of 83 municipalities was not available; membership is therefor
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from model.errors import PriorError
+from model.paths import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MEMBERSHIP_FILE = "npvr_gemeenten_reconstructed.csv"
 REGION_CLASS_FILE = "npvr_regio_indicatoren.csv"
 DEFAULT_CONFIDENCES = ("high", "likely")
@@ -45,6 +46,7 @@ class Gebieden:
     inwoners: np.ndarray   # persons, 1 Jan 2024
     woningen: np.ndarray   # dwellings (woningvoorraad), 1 Jan 2024
     regio_klasse: dict[str, str]
+    files: dict[str, str] = field(default_factory=dict)   # data file -> SHA-256
 
     def per_regio(self, values: np.ndarray) -> np.ndarray:
         """Sum a per-gemeente array into the 11 regions (order of REGIOS)."""
@@ -122,4 +124,5 @@ def load_gebieden(confidences: tuple[str, ...] = DEFAULT_CONFIDENCES, extra: tup
         inwoners=np.array([_int_field(path, r, "inwoners_1jan2024", i) for r, i in chosen], dtype=float),
         woningen=np.array([_int_field(path, r, "woningvoorraad_1jan2024", i) for r, i in chosen], dtype=float),
         regio_klasse=klasse,
+        files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (path, data_dir / REGION_CLASS_FILE)},
     )

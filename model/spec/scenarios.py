@@ -16,12 +16,12 @@ A scenario file ``scenarios/<naam>.toml`` names its base and overlays it::
     p95 = 0.12
     point = 0.08                      # optional: the point value (report mode); a fixed family sets it
 
-    [membership]                      # which gemeenten form the NPVR (model.data.load_gebieden)
+    [membership]                      # which gemeenten form the NPVR (model.spec.data.load_gebieden)
     confidences = ["high", "likely"]  # optional, default as load_gebieden
     extra = ["GM0072", "GM1949"]      # candidates switched in
     exclude = []
 
-    [jaren]                           # year settings (model.jaren.JaarInstellingen)
+    [jaren]                           # year settings (model.spec.jaren.JaarInstellingen)
     discontovoet = 0.0225
     gevoeligheid = [0.016, 0.03]
     midjaar = false
@@ -52,12 +52,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from model.data import DEFAULT_CONFIDENCES, Gebieden, load_gebieden
 from model.errors import PriorError
-from model.jaren import JaarInstellingen, load_jaren_priors
-from model.priors import PriorEntry, PriorSet, _check_entry, fit_entry, load_priors
-
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from model.paths import SCENARIOS_DIR
+from model.spec.data import DEFAULT_CONFIDENCES, Gebieden, load_gebieden
+from model.spec.jaren import JaarInstellingen, load_jaren_priors
+from model.spec.priors import PriorEntry, PriorSet, check_entry, fit_entry, load_priors, read_text
 DEFAULT = "default"
 TOP_KEYS = {"description", "base", "fixed", "distributions", "membership", "jaren"}
 MEMBERSHIP_KEYS = {"confidences", "extra", "exclude"}
@@ -85,13 +84,6 @@ class Scenario:
     def gebieden(self) -> Gebieden:
         return load_gebieden(**self.membership)
 
-    def plan(self, chunk_size: int | None = None):
-        """The engine plan of this scenario (fits every marginal, builds the copula)."""
-        from model.engine import DEFAULT_CHUNK, make_plan
-
-        return make_plan(self.priors, self.gebieden(), chunk_size=chunk_size or DEFAULT_CHUNK,
-                         overrides=dict(self.overrides))
-
     def definition(self) -> dict:
         """Everything that determines the scenario's numbers (JSON-able); the basis of :attr:`hash`."""
         return {
@@ -102,9 +94,9 @@ class Scenario:
             "membership": {k: list(v) for k, v in sorted(self.membership.items())},
             "jaren": dataclasses.asdict(self.jaren),
             # the files the overlays start from (the scenario files themselves enter through their content)
-            "prior_files": {k: v for k, v in sorted(self.priors.file_hashes.items()) if not k.startswith("scenario:")},
+            "prior_files": {k: v for k, v in sorted(self.priors.file_hashes.items()) if not k.startswith("scenarios/")},
             "jaren_files": {k: v for k, v in sorted(self.jaren_priors.file_hashes.items())
-                            if not k.startswith("scenario:")},
+                            if not k.startswith("scenarios/")},
         }
 
     @property
@@ -121,18 +113,29 @@ def list_scenarios(directory: str | Path | None = None) -> list[str]:
 
 
 def _resolve_path(spec: str | Path, directory: Path) -> Path:
+    """A scenario given by the user: a path (ends in ``.toml`` or has a folder part), taken as given, or a name in
+    ``directory``."""
     p = Path(spec)
     if p.suffix == ".toml" or len(p.parts) > 1:
-        return p if p.is_absolute() or p.exists() else directory / p
+        return p
     return directory / f"{spec}.toml"
+
+
+def _base_path(base: str, current: Path) -> Path:
+    """A scenario's ``base``: a name or a relative path, resolved against the folder of the file that names it
+    (never the working directory), so a scenario means the same from wherever it is run."""
+    p = Path(base)
+    if p.is_absolute():
+        return p
+    return current.parent / (p if p.suffix == ".toml" else p.with_name(p.name + ".toml"))
 
 
 def _read_toml(path: Path) -> dict:
     if not path.exists():
         raise PriorError(f"{path.name}: (file): no such scenario file ({path})")
+    text = read_text(path, "scenario file")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PriorError(f"{path.name}: (file): invalid TOML: {exc}") from None
 
@@ -167,7 +170,7 @@ def _chain(path: Path, directory: Path) -> list[tuple[Path, dict]]:
             raise PriorError(f"{name}: base: must be a scenario name, got {base!r}")
         if base == DEFAULT:
             break
-        nxt = _resolve_path(base, current.parent)
+        nxt = _base_path(base, current)
         if not nxt.exists():
             raise PriorError(f"{name}: base: unknown scenario {base!r} (known: {list_scenarios(current.parent)})")
         if str(nxt.resolve()) in seen:
@@ -207,7 +210,7 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
     chain = _chain(path, directory)
     for file_path, data in chain:
         name = file_path.name
-        hashes[f"scenario:{name}"] = hashlib.sha256(file_path.read_bytes()).hexdigest()
+        hashes[f"scenarios/{name}"] = hashlib.sha256(file_path.read_bytes()).hexdigest()
         desc = data.get("description", "")
         if not isinstance(desc, str):
             raise PriorError(f"{name}: description: must be a text")
@@ -283,7 +286,7 @@ def _changed_entry(file: str, name: str, entry: PriorEntry, table: Any, *bibliog
     for b in bibliographies:
         bibliography.update(b)
     try:
-        new = _check_entry(file, name, raw, bibliography)
+        new = check_entry(file, name, raw, bibliography)
     except PriorError as exc:
         msg = str(exc).replace(f"{file}: {name}: distribution.", f"{where}.", 1)
         msg = msg.replace(f"{file}: {name}: distribution:", f"{where}:", 1)

@@ -1,16 +1,49 @@
-"""The report's printed figures: the observations of the calibration, and the figures shown beside the model's
-intervals (overview table, plots).
+"""The report's printed figures, the settings at which it printed them, and what each figure measures.
 
-These numbers are never model inputs: the kernels read only ``priors/`` and ``data/``. :data:`PUBLISHED` is
-the one table of them in the code base; :data:`REPORT_FIGURES` only selects from it, per output.
+These numbers are never model inputs: the kernels read only ``priors/`` and ``data/``. :data:`PUBLISHED` is the
+one table of them in the code base: the calibration observes them, the summaries and plots show them beside the
+model's intervals (:data:`REPORT_FIGURES` selects from it, per output), and the tests compare report mode with
+them. :data:`SETTINGS` is the one definition of the band settings (norm level and demand year) at which the
+report evaluated its figures; report mode and the calibration both read it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
-__all__ = ["Figure", "PUBLISHED", "SHOWN", "REPORT_FIGURES"]
+from model.deelopgaven.registry import KOLOMMEN, by_name, column_totals, line_names
+from model.errors import PriorError
+
+__all__ = ["Figure", "PUBLISHED", "SHOWN", "REPORT_FIGURES", "SETTINGS", "setting_values", "check_figures",
+           "quantity"]
+
+#: Settings of the band entries (those with a ``band`` in the priors) at which the report printed its figures:
+#: ``(default band end, {entry: band end})``; the values come from each entry's ``band`` in the prior files.
+#: laag = today's shortfall at the Q1 norm, hoog = the 2035 shortfall at the median norm (footnote * of Table 1.2);
+#: nu_mediaan and 2035_q1 are the other two cells of §3.5 (now at the median norm, 2035 at the Q1 norm).
+SETTINGS: dict[str, tuple[str, dict[str, str]]] = {
+    "laag": ("laag", {}),
+    "hoog": ("hoog", {}),
+    "nu_mediaan": ("laag", {"normniveau": "hoog"}),
+    "2035_q1": ("laag", {"vraagjaar": "hoog"}),
+}
+
+
+def setting_values(priors, setting: str) -> dict[str, float]:
+    """The value of every band entry of ``priors`` (a ``model.spec.priors.PriorSet``) at a setting of
+    :data:`SETTINGS`."""
+    if setting not in SETTINGS:
+        raise PriorError(f"{priors.directory}: (set): unknown setting {setting!r} (known: {sorted(SETTINGS)})")
+    default, special = SETTINGS[setting]
+    band_entries = {n: e for n, e in priors.entries.items() if e.band is not None}
+    unknown = set(special) - set(band_entries)
+    if unknown:
+        raise PriorError(f"{priors.directory}: (set): setting {setting!r} names entries without a band: "
+                         f"{sorted(unknown)}")
+    return {n: float(e.band[special.get(n, default)]) for n, e in band_entries.items()}
 
 
 @dataclass(frozen=True)
@@ -46,9 +79,9 @@ class Figure:
 _T21 = ("deelopgave:nieuwbouw+deelopgave:herstructurering_woningen+deelopgave:herstructurering_winkels"
         "+deelopgave:leefbaarheid_veiligheid")
 
-#: The report's printed figures (mld. €, 2025 t/m 2035). Sources: /work/shared/report/npvr-top-down-analyse.txt
-#: (Tables 1.2, 2.1, 3.1, §1.4, §2.2, §3.2, §3.4, §4.1) and /work/shared/data/SOURCES.md §0 for the §3.4 split by
-#: group and the §3.5 split now/2035 (figures of the report not in our text copy). Exploitatielasten: the column
+#: The report's printed figures (mld. €, 2025 t/m 2035). Source: the report's text (Tables 1.2, 2.1, 3.1, §1.4,
+#: §2.2, §3.2, §3.4, §4.1) and, for the §3.4 split by group and the §3.5 split now/2035 (figures of the report not
+#: in our text copy), the research notes' calibration targets: docs/sources.md §0. Exploitatielasten: the column
 #: total (€0,6 mld.; per jaar €0,05 mld.) is the OV-exploitatie line itself (the column's only non-PM line), so
 #: it is one observation, not two; "€0,05 mld." per jaar is the same figure as "€50 mln. per jaar" (§3.4,
 #: footnote **), kept once at its most precise printing (docs/deviations.md D2 takes €50 mln as primary).
@@ -66,18 +99,18 @@ PUBLISHED: tuple[Figure, ...] = (
            "Tabel 1.2; Tabel 3.1; §1.4; §3.2; §3.4"),
     Figure("bereikbaarheid_hoog", 1.1, 1, "deelopgave:bereikbaarheid", "hoog",
            "Tabel 1.2; Tabel 3.1; §1.4; §3.2; §3.4"),
-    Figure("bereikbaarheid_commercieel_laag", 0.3, 1, "lijn:bereikbaarheid_commercieel", "laag", "§3.4 (SOURCES §0)"),
-    Figure("bereikbaarheid_commercieel_hoog", 0.6, 1, "lijn:bereikbaarheid_commercieel", "hoog", "§3.4 (SOURCES §0)"),
-    Figure("bereikbaarheid_publiek_laag", 0.2, 1, "lijn:bereikbaarheid_publiek", "laag", "§3.4 (SOURCES §0)"),
-    Figure("bereikbaarheid_publiek_hoog", 0.4, 1, "lijn:bereikbaarheid_publiek", "hoog", "§3.4 (SOURCES §0)"),
-    Figure("bereikbaarheid_ontmoeting_laag", 0.1, 1, "lijn:bereikbaarheid_ontmoeting", "laag", "§3.4 (SOURCES §0)"),
-    Figure("bereikbaarheid_ontmoeting_hoog", 0.2, 1, "lijn:bereikbaarheid_ontmoeting", "hoog", "§3.4 (SOURCES §0)"),
+    Figure("bereikbaarheid_commercieel_laag", 0.3, 1, "lijn:bereikbaarheid_commercieel", "laag", "§3.4 (docs/sources.md §0)"),
+    Figure("bereikbaarheid_commercieel_hoog", 0.6, 1, "lijn:bereikbaarheid_commercieel", "hoog", "§3.4 (docs/sources.md §0)"),
+    Figure("bereikbaarheid_publiek_laag", 0.2, 1, "lijn:bereikbaarheid_publiek", "laag", "§3.4 (docs/sources.md §0)"),
+    Figure("bereikbaarheid_publiek_hoog", 0.4, 1, "lijn:bereikbaarheid_publiek", "hoog", "§3.4 (docs/sources.md §0)"),
+    Figure("bereikbaarheid_ontmoeting_laag", 0.1, 1, "lijn:bereikbaarheid_ontmoeting", "laag", "§3.4 (docs/sources.md §0)"),
+    Figure("bereikbaarheid_ontmoeting_hoog", 0.2, 1, "lijn:bereikbaarheid_ontmoeting", "hoog", "§3.4 (docs/sources.md §0)"),
     Figure("capaciteit_laag", 1.4, 1, "deelopgave:capaciteit", "laag",
            "Tabel 1.2 (footnote *: nu, Q1-norm); Tabel 3.1; §1.4; §3.2"),
     Figure("capaciteit_hoog", 6.4, 1, "deelopgave:capaciteit", "hoog",
            "Tabel 1.2 (footnote *: 2035, mediaan-norm); Tabel 3.1; §1.4; §3.2"),
-    Figure("capaciteit_nu_mediaan", 5.5, 1, "deelopgave:capaciteit", "nu_mediaan", "§3.5 (SOURCES §0)"),
-    Figure("capaciteit_2035_q1", 1.7, 1, "deelopgave:capaciteit", "2035_q1", "§3.5 (SOURCES §0)"),
+    Figure("capaciteit_nu_mediaan", 5.5, 1, "deelopgave:capaciteit", "nu_mediaan", "§3.5 (docs/sources.md §0)"),
+    Figure("capaciteit_2035_q1", 1.7, 1, "deelopgave:capaciteit", "2035_q1", "§3.5 (docs/sources.md §0)"),
     Figure("ov_exploitatie", 0.6, 1, "deelopgave:ov_exploitatie", "laag",
            "Tabel 1.2 (line and Totaal exploitatielasten); §1.4; §3.4"),
     Figure("ov_exploitatie_per_jaar", 50.0, 0, "deelopgave:ov_exploitatie/jaar", "laag",
@@ -132,3 +165,56 @@ def _shown() -> dict[str, tuple[float, float, int]]:
 #: Per output: (low, high) in euros as printed (low == high for a point figure) and the number of printed
 #: decimals in the figure's unit. Derived from :data:`PUBLISHED` through :data:`SHOWN`.
 REPORT_FIGURES: dict[str, tuple[float, float, int]] = _shown()
+
+
+# --------------------------------------------------------------------------------------------------------
+# What a figure measures
+# --------------------------------------------------------------------------------------------------------
+
+_TERM = re.compile(r"^(deelopgave|lijn|kolom):([a-z0-9_]+)$")
+
+
+def check_figures(figures: Sequence[Figure]) -> None:
+    """Refuse duplicate names, unknown settings and quantity terms that name no deelopgave, line or column."""
+    names = [f.name for f in figures]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate figure names: {sorted({n for n in names if names.count(n) > 1})}")
+    lines = set(line_names())
+    for f in figures:
+        if f.setting not in SETTINGS:
+            raise ValueError(f"figure {f.name}: unknown setting {f.setting!r} (known: {sorted(SETTINGS)})")
+        expr = f.quantity.removesuffix("/jaar")
+        for term in expr.split("+"):
+            m = _TERM.match(term)
+            if not m:
+                raise ValueError(f"figure {f.name}: cannot read quantity term {term!r}")
+            kind, name = m.groups()
+            if kind == "deelopgave":
+                by_name(name)
+            elif kind == "lijn" and name not in lines:
+                raise ValueError(f"figure {f.name}: unknown line {name!r}")
+            elif kind == "kolom" and name not in KOLOMMEN:
+                raise ValueError(f"figure {f.name}: unknown column {name!r}")
+
+
+def quantity(expr: str, lines: Mapping[str, Any], values: Mapping[str, Any]):
+    """A figure's quantity expression on evaluated lines (floats, numpy or PyTensor), in euros; ``/jaar`` divides
+    by ``values["looptijd_jaren"]``."""
+    per_jaar = expr.endswith("/jaar")
+    expr = expr.removesuffix("/jaar")
+    total = None
+    for term in expr.split("+"):
+        kind, name = _TERM.match(term).groups()
+        if kind == "deelopgave":
+            part = None
+            for line in by_name(name).lines:
+                if not line.hulp:
+                    part = lines[line.naam] if part is None else part + lines[line.naam]
+        elif kind == "lijn":
+            part = lines[name]
+        else:
+            part = column_totals(lines)[name]
+        total = part if total is None else total + part
+    if per_jaar:
+        total = total / values["looptijd_jaren"]
+    return total
