@@ -2,137 +2,35 @@
 
 A block is at most ``BLOCK`` draws of a chunk, laid out entry-major: ``z[i, j]`` is entry ``i`` of draw ``j``,
 so that each step is a tight loop along the draws that LLVM vectorises and that stays in the L2 cache. The
-chunk loop that strings these steps together is :func:`model.chunk.run_chunk`, compiled together with the
-model (``model.compiled``). The steps are ``register_jitable``: compiled into, and cached with, the generated
+entry points that string these steps together (``model.engine.template``) are compiled together with the model
+(``model.engine.codegen``). The steps are ``register_jitable``: compiled into, and cached with, the generated
 module, whose cache key covers this file. The block size changes no draw: every step works draw by draw or
 entry by entry. The running sums are added block after block in a fixed order, so their last bits (about
 1e-15 relative) depend on the block size, which is therefore a constant of the code, not a setting.
+
+:func:`correlate_block` and :func:`marginals_block` are the one implementation of the Gaussian copula and of the
+normal-score-to-value transform in production; the calibration's PyTensor versions are tested against them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import config
 from numba.extending import register_jitable
-# numpy's ziggurat tables for standard normals (numpy/random/src/distributions/ziggurat_constants.h), as numba
-# copies them for its own Generator support; tests/test_blocks.py checks the result against numpy bit for bit
-from numba.np.random._constants import fi_double as _ZIG_F
-from numba.np.random._constants import ki_double as _ZIG_K
-from numba.np.random._constants import wi_double as _ZIG_W
-from numba.np.random._constants import ziggurat_nor_inv_r as _ZIG_INV_R
-from numba.np.random._constants import ziggurat_nor_r as _ZIG_R
 
-from model.distributions import _bits, _float, closed_form, exp_scalar, phi_hermite, table_value
+from model.engine.numerics import closed_form, exp_scalar, phi_hermite, table_value
+from model.spec.families import BETA, LOGNORMAL, NORMAL, PERT, TRUNCNORMAL, UNIFORM
 
 BLOCK = 256  # 2-8% faster than 128 in interleaved A/B runs; 512 no faster
 #: Allocated row length of the block arrays: BLOCK + 8 doubles, an odd number of cache lines (33). With rows of
 #: a power-of-two size, entry i of one draw would fall in only a few of the L1 cache's sets, and the steps that
 #: walk a draw across the entries (normals, model) would evict each other's lines.
 ROW = BLOCK + 8
-_NORMAL, _LOGNORMAL, _TRUNCNORMAL, _UNIFORM, _PERT, _BETA = 1, 2, 3, 4, 6, 7  # model.distributions
-
-# ------------------------------------------------------------------------------------------------------
-# numpy's SFC64 and its standard normal, inline
-#
-# numba's Generator support calls the bit generator through a function pointer for every variate, and
-# branches on the sign of each normal (a 50% misprediction). The same arithmetic inline, with the state in
-# registers and the sign put into the sign bit (exact), draws the identical numbers about 3x faster.
-# ------------------------------------------------------------------------------------------------------
-
-_U1, _U3, _U8, _U11, _U24, _U40 = (np.uint64(k) for k in (1, 3, 8, 11, 24, 40))
-_I63 = np.int64(63)
-_U255 = np.uint64(0xFF)
-_MASK52 = np.uint64(0x000FFFFFFFFFFFFF)
-_INV_2_53 = 1.0 / 9007199254740992.0
-
-
-@register_jitable
-def sfc64_next(a, b, c, d):
-    """One step of numpy's SFC64 (``sfc64.h``; state ``a, b, c`` and counter ``d``): the new state and the
-    64-bit output."""
-    out = a + b + d
-    return b ^ (b >> _U11), c + (c << _U3), ((c << _U24) | (c >> _U40)) + out, d + _U1, out
-
-
-if config.DISABLE_JIT:  # plain Python: numpy's uint64 scalars warn on the (intended) wrap-around
-    _M64 = (1 << 64) - 1
-
-    def sfc64_next(a, b, c, d):  # noqa: F811
-        """One step of numpy's SFC64, on Python integers (under NUMBA_DISABLE_JIT=1)."""
-        a, b, c, d = int(a), int(b), int(c), int(d)
-        out = (a + b + d) & _M64
-        c_next = ((((c << 24) | (c >> 40)) & _M64) + out) & _M64
-        return (np.uint64(b ^ (b >> 11)), np.uint64((c + (c << 3)) & _M64), np.uint64(c_next),
-                np.uint64((d + 1) & _M64), np.uint64(out))
-
-
-@register_jitable
-def unit_double(r):
-    """numpy's ``next_double``: the top 53 bits of ``r`` as a double in [0, 1)."""
-    return np.float64(np.int64(r >> _U11)) * _INV_2_53
-
-
-@register_jitable
-def ziggurat_layer(r):
-    """numpy's first ziggurat step on the 64-bit output ``r``: the layer ``idx`` (low 8 bits), the 52-bit
-    magnitude ``rabs`` and the candidate ``x = ±rabs * w[idx]``, accepted at once if ``rabs < k[idx]``."""
-    idx = np.int64(r & _U255)
-    r = r >> _U8
-    rabs = (r >> _U1) & _MASK52
-    x = np.float64(np.int64(rabs)) * _ZIG_W[idx]
-    return idx, rabs, _float(_bits(x) ^ (np.int64(r & _U1) << _I63))  # the sign bit: no branch, no multiply
-
-
-@register_jitable
-def normal_rest(a, b, c, d, idx, rabs, x):
-    """numpy's ``random_standard_normal`` after a first ziggurat draw ``idx, rabs, x`` was not accepted at
-    once (1.2% of draws): the tail (``idx == 0``), the wedge test, and fresh draws until one is accepted."""
-    while True:
-        if idx == 0:
-            while True:
-                a, b, c, d, r1 = sfc64_next(a, b, c, d)
-                xx = -_ZIG_INV_R * np.log1p(-unit_double(r1))
-                a, b, c, d, r2 = sfc64_next(a, b, c, d)
-                yy = -np.log1p(-unit_double(r2))
-                if yy + yy > xx * xx:
-                    break
-            if (rabs >> _U8) & _U1:
-                return a, b, c, d, -(_ZIG_R + xx)
-            return a, b, c, d, _ZIG_R + xx
-        a, b, c, d, r1 = sfc64_next(a, b, c, d)
-        if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * unit_double(r1) + _ZIG_F[idx] < np.exp(-0.5 * x * x):
-            return a, b, c, d, x
-        a, b, c, d, r = sfc64_next(a, b, c, d)
-        idx, rabs, x = ziggurat_layer(r)
-        if rabs < _ZIG_K[idx]:
-            return a, b, c, d, x
-
-
-@register_jitable
-def normals_block(state, z, picks, nb, n_post):
-    """Standard normals draw by draw (all entries of draw 1, then draw 2, ...), and with a posterior, after
-    a draw's normals, one uniform ``u`` that picks posterior row ``floor(u * n_post)``: the chunk's stream does
-    not depend on the block size. ``state`` is the SFC64 state (4,) uint64, advanced in place: the numbers are
-    ``numpy.random.Generator(SFC64)``'s ``standard_normal()`` and ``random()``, bit for bit."""
-    n = z.shape[0]
-    a, b, c, d = state[0], state[1], state[2], state[3]
-    for j in range(nb):
-        for i in range(n):
-            a, b, c, d, r = sfc64_next(a, b, c, d)
-            idx, rabs, x = ziggurat_layer(r)
-            if rabs >= _ZIG_K[idx]:
-                a, b, c, d, x = normal_rest(a, b, c, d, idx, rabs, x)
-            z[i, j] = x
-        if n_post > 0:
-            a, b, c, d, r = sfc64_next(a, b, c, d)
-            picks[j] = min(int(unit_double(r) * n_post), n_post - 1)
-    state[0], state[1], state[2], state[3] = a, b, c, d
-
 
 @register_jitable
 def correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
-    """``z[block, :nb] = L @ z[block, :nb]`` per copula block; the same arithmetic, in the same order, as
-    :func:`model.dependence.correlate` (rows last to first, diagonal term first, then l = 0 .. i-1)."""
+    """``z[block, :nb] = L @ z[block, :nb]`` per copula block (``model.spec.dependence.CopulaPlan``, packed by
+    ``model.engine.plan``): rows last to first, so row ``i`` reads rows ``< i`` not yet changed; per element the
+    diagonal term first, then ``l = 0 .. i-1``."""
     for b in range(block_ptr.size - 1):
         start = block_ptr[b]
         k = block_ptr[b + 1] - start
@@ -152,29 +50,31 @@ def correlate_block(z, nb, block_ptr, block_idx, chol_ptr, chol_flat):
 
 @register_jitable
 def marginals_block(z, nb, codes, vectors, tables, table_row, rows, x):
-    """Each sampled entry's marginal: ``x[rows[i], j] = z_to_x(z[i, j])``, family by family with the same
-    helpers as :func:`~model.distributions.z_to_x` inlined into tight loops (normal and lognormal vectorise,
-    ``model.distributions.exp_scalar``); the rare closed-form families (triangular, metalog) through
-    ``closed_form``. Entry ``i``'s lookup table is ``tables[table_row[i]]``: entries share a row where their
-    tables are equal (every uniform reads the one Phi table), which keeps the tables in the L2 cache."""
+    """Each sampled entry's marginal: ``x[rows[i], j]`` = the value of entry ``i`` at normal score ``z[i, j]``,
+    family by family (``model.spec.families``) in tight loops: normal and lognormal in closed form (they
+    vectorise, ``model.engine.numerics.exp_scalar``), uniform through a cubic Hermite table of Phi, truncnormal,
+    pert and beta by linear interpolation in their x(z) tables, the rare closed-form families (triangular,
+    metalog) and fixed through ``closed_form``. Entry ``i``'s lookup table is ``tables[table_row[i]]``: entries
+    share a row where their tables are equal (every uniform reads the one Phi table), which keeps the tables in
+    the L2 cache."""
     for i in range(codes.size):
         code = codes[i]
         zi = z[i]
         xi = x[rows[i]]
-        if code == _LOGNORMAL:
+        if code == LOGNORMAL:
             mu, s = vectors[i, 0], vectors[i, 1]
             for j in range(nb):
                 xi[j] = exp_scalar(mu + s * zi[j])
-        elif code == _NORMAL:
+        elif code == NORMAL:
             mu, s = vectors[i, 0], vectors[i, 1]
             for j in range(nb):
                 xi[j] = mu + s * zi[j]
-        elif code == _UNIFORM:
+        elif code == UNIFORM:
             a, w = vectors[i, 0], vectors[i, 1] - vectors[i, 0]
             tab = tables[table_row[i]]
             for j in range(nb):
                 xi[j] = a + w * phi_hermite(zi[j], tab)
-        elif code == _TRUNCNORMAL or code == _PERT or code == _BETA:
+        elif code == TRUNCNORMAL or code == PERT or code == BETA:
             tab = tables[table_row[i]]
             for j in range(nb):
                 xi[j] = table_value(zi[j], tab)
