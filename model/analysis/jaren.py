@@ -46,69 +46,26 @@ The report's per-year row (Table 1.2, ``per_jaar`` = total / 11) is the flat pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
+from model.deelopgaven.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
 from model.errors import PriorError
-from model.priors import (PriorEntry, PriorSet, _check_entry, _sha256, check_bibliography, check_file_keys, fit_entry,
-                          load_priors,
-                          read_yaml)
-from model.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
+from model.spec.jaren import JAREN as _JAREN
+from model.spec.jaren import (BOUWKOSTEN, GEVOELIGHEID, INFLATIE, MIDDEN, MODEL_PRIJSPEIL, PARAMETERS,  # noqa: F401
+                              STANDAARD_DISCONTOVOET, STEILHEID, JaarInstellingen, load_jaren_priors)
+from model.engine.run import transform
+from model.spec.priors import PriorSet, fit_entry
 
-ROOT = Path(__file__).resolve().parent.parent
-JAREN_FILE = ROOT / "scenarios" / "jaren.yaml"
-JAREN = np.arange(2025, 2036)                 # 2025 t/m 2035
-MODEL_PRIJSPEIL = 2024
-STANDAARD_DISCONTOVOET = 0.0225
-GEVOELIGHEID = (0.016, 0.03)
+JAREN = np.array(_JAREN)                      # 2025 t/m 2035
 JAREN_SPAWN_KEY = 2**31 - 2
-
-MIDDEN = "fasering_investering_midden"
-STEILHEID = "fasering_investering_steilheid"
-BOUWKOSTEN = "bouwkostenstijging_per_jaar"
-INFLATIE = "inflatie_per_jaar"
-PARAMETERS = (MIDDEN, STEILHEID, BOUWKOSTEN, INFLATIE)
-
-FILE_KEYS = {"deelopgave", "description", "bronnen", "entries"}
 GROEPEN = ("veilig_leefbaar", "voorzieningen", "gezonde_toekomst", "totaal")
 KWANTIELEN = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-# ------------------------------------------------------------------------------------------- priors
-def load_jaren_priors(path: str | Path | None = None, priors: PriorSet | None = None) -> PriorSet:
-    """Load ``scenarios/jaren.yaml`` with the strict rules of ``priors/`` (each distribution is also fitted).
-
-    Source ids may refer to ``priors/bronnen.yaml`` (of ``priors``, default the embedded set) or to the file's
-    own ``bronnen``. Every entry must be one of :data:`PARAMETERS` (all of which are used here) and all of them
-    must be present.
-    """
-    path = Path(path) if path is not None else JAREN_FILE
-    if not path.exists():
-        raise PriorError(f"{path.name}: (file): year priors missing ({path})")
-    data = check_file_keys(path.name, read_yaml(path), FILE_KEYS)
-    own = check_bibliography(path.name, data["bronnen"] or {}, prefix="bronnen.")
-    base = priors if priors is not None else load_priors(fit=False)
-    bibliography = {**base.bibliography, **own}
-    if not isinstance(data["entries"], dict) or not data["entries"]:
-        raise PriorError(f"{path.name}: entries: must be a non-empty mapping")
-    entries: dict[str, PriorEntry] = {}
-    for name, raw in data["entries"].items():
-        if name not in PARAMETERS:
-            raise PriorError(f"{path.name}: {name}: unknown year parameter (known: {list(PARAMETERS)})")
-        entries[name] = _check_entry(path.name, name, raw, bibliography)
-    absent = [p for p in PARAMETERS if p not in entries]
-    if absent:
-        raise PriorError(f"{path.name}: entries: missing year parameter(s) {absent}")
-    for entry in entries.values():
-        fit_entry(entry)
-    return PriorSet(entries={p: entries[p] for p in PARAMETERS}, file_hashes={path.name: _sha256(path)},
-                    bibliography=bibliography, correlations=None, directory=str(path.parent),
-                    files={"jaren": path.name})
-
-
+# ------------------------------------------------------------------------------------------ sampling
 def sample_jaren(priors: PriorSet, seed: int, draws: int,
                  overrides: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Draws of the year parameters from the stream ``SeedSequence(seed, spawn_key=(JAREN_SPAWN_KEY,))``.
@@ -116,8 +73,6 @@ def sample_jaren(priors: PriorSet, seed: int, draws: int,
     Standard normals are drawn for every parameter (fixed or not, draw-major) and mapped through each
     marginal; fixed entries and ``overrides`` give constant arrays.
     """
-    from model.distributions import z_to_x_array
-
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(PARAMETERS)
     if unknown:
@@ -132,7 +87,7 @@ def sample_jaren(priors: PriorSet, seed: int, draws: int,
         elif entry.fixed:
             out[name] = np.full(draws, entry.point)
         else:
-            out[name] = z_to_x_array(np.ascontiguousarray(z[:, i]), fit_entry(entry)[0])
+            out[name] = transform(np.ascontiguousarray(z[:, i])[None, :], [fit_entry(entry)[0]])[0]
     return out
 
 
@@ -260,24 +215,6 @@ def contante_waarde(flows: np.ndarray, rate: float, jaren: Sequence[int] = JAREN
     return np.asarray(flows, dtype=float) @ discount_factors(rate, jaren, midjaar=midjaar)
 
 
-@dataclass(frozen=True)
-class JaarInstellingen:
-    """Settings of the year model that are policy choices rather than priors (scenario section ``[jaren]``)."""
-
-    discontovoet: float = STANDAARD_DISCONTOVOET
-    gevoeligheid: tuple[float, ...] = GEVOELIGHEID
-    midjaar: bool = False
-
-    @property
-    def rates(self) -> tuple[float, ...]:
-        """The standard rate first, then the sensitivity rates (duplicates dropped)."""
-        out = [float(self.discontovoet)]
-        for r in self.gevoeligheid:
-            if float(r) not in out:
-                out.append(float(r))
-        return tuple(out)
-
-
 # ------------------------------------------------------------------------------------------ dataset
 def jaren_dataset(result, *, seed: int | None = None, priors: PriorSet | None = None,
                   overrides: Mapping[str, float] | None = None, instellingen: JaarInstellingen | None = None,
@@ -288,14 +225,13 @@ def jaren_dataset(result, *, seed: int | None = None, priors: PriorSet | None = 
     (deelopgave, discontovoet, draw) and the year parameters per draw. ``seed`` defaults to the run's seed;
     ``priors`` to ``scenarios/jaren.yaml``; ``params`` replaces the sampled year parameters altogether.
     """
-    if result.outputs is None:
+    if not result.has_draws:
         raise ValueError("the year model needs the run's draws: run the engine with keep=True")
     seed = result.seed if seed is None else seed
     instellingen = instellingen or JaarInstellingen()
     fas = faseringen(result.plan.priors)
     names = [o.naam for o in result.plan.outputs]
-    rows = [names.index(f.deelopgave) for f in fas]
-    totalen = result.outputs[rows]
+    totalen = np.vstack([result.draws_of(names.index(f.deelopgave)) for f in fas])
     m = totalen.shape[1]
     if params is None:
         priors = priors if priors is not None else load_jaren_priors()
@@ -370,78 +306,6 @@ def contante_waarde_tabel(ds: xr.Dataset, kwantielen: Sequence[float] = (0.05, 0
                                 "statistiek": ["mean"] + [f"p{round(100 * q)}" for q in kwantielen]})
 
 
-# -------------------------------------------------------------------------------------------- plots
-_TITLES = {"veilig_leefbaar": "Veilige en leefbare regio's", "voorzieningen": "Voorzieningen en bereikbaarheid",
-           "gezonde_toekomst": "Gezonde en kansrijke toekomst", "totaal": "Totaal (zonder PM)"}
-
-
-def _save(fig, path) -> None:
-    if path is None:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stem = path.with_suffix("") if path.suffix in (".png", ".svg") else path
-    fig.savefig(stem.with_suffix(".png"), dpi=120)
-    fig.savefig(stem.with_suffix(".svg"))
-
-
-def fan_chart(ds: xr.Dataset, path: str | Path | None = None, *, prijzen: str = "reeel",
-              referentie: Mapping[str, float] | None = None):
-    """Fan chart per goal and in total: median, 25-75% and 5-95% bands per year, in € mln.
-
-    Saved as ``<path>.png`` and ``<path>.svg`` when ``path`` is given. ``referentie`` optionally maps a
-    groep to a flat per-year figure or a (laag, hoog) pair (e.g. the report's total / 11), drawn dashed.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    q = per_jaar_intervallen(ds, prijzen, KWANTIELEN) / 1e6
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
-    jaren = q["jaar"].values
-    for ax, groep in zip(axes.ravel(), GROEPEN):
-        v = q.sel(groep=groep).values
-        ax.fill_between(jaren, v[:, 0], v[:, 4], color="tab:blue", alpha=0.2, label="5-95%")
-        ax.fill_between(jaren, v[:, 1], v[:, 3], color="tab:blue", alpha=0.4, label="25-75%")
-        ax.plot(jaren, v[:, 2], color="tab:blue", lw=2, label="mediaan")
-        if referentie and groep in referentie:
-            for k, value in enumerate(np.atleast_1d(referentie[groep])):
-                ax.axhline(value / 1e6, color="k", ls="--", lw=1, label="rapport (totaal / 11)" if k == 0 else None)
-        ax.set_title(_TITLES[groep])
-        ax.set_ylabel("€ mln per jaar")
-        ax.set_ylim(bottom=0)
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(loc="upper left", fontsize=8)
-    label = "lopende prijzen" if prijzen == "nominaal" else f"prijspeil {MODEL_PRIJSPEIL}"
-    fig.suptitle(f"NPVR-opgave per jaar 2025-2035 ({label})")
-    fig.tight_layout()
-    _save(fig, path)
-    return fig
-
-
-def plot_contante_waarde(ds: xr.Dataset, path: str | Path | None = None):
-    """Distribution of the total present value (without PM) at each discount rate, in € mld."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    cw = contante_waarde_totaal(ds) / 1e9
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for r in cw["discontovoet"].values:
-        v = cw.sel(discontovoet=r).values
-        ax.hist(v, bins=80, histtype="step", lw=1.5, density=True,
-                label=f"{100 * r:.2f}%: mediaan €{np.median(v):.1f} mld.")
-    ax.set_xlabel("Contante waarde per 1-1-2025 (€ mld., prijspeil 2024, zonder PM)")
-    ax.set_ylabel("dichtheid")
-    ax.legend(title="discontovoet")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    _save(fig, path)
-    return fig
-
-
 def annuiteit(rate: float, n: int = len(JAREN)) -> float:
     """Present value of 1 a year for ``n`` years, paid at year end: ``(1 - (1 + r)^-n) / r``."""
     return n if rate == 0 else (1.0 - (1.0 + rate) ** -n) / rate
@@ -451,6 +315,5 @@ __all__ = [
     "JAREN", "MODEL_PRIJSPEIL", "STANDAARD_DISCONTOVOET", "GEVOELIGHEID", "JAREN_SPAWN_KEY", "PARAMETERS",
     "JaarInstellingen", "Fasering", "load_jaren_priors", "sample_jaren", "point_jaren", "faseringen",
     "prijspeilen", "s_curve", "vlak_profiel", "verdeel", "discount_factors", "contante_waarde", "jaren_dataset",
-    "groepen", "per_jaar_intervallen", "contante_waarde_totaal", "contante_waarde_tabel", "fan_chart",
-    "plot_contante_waarde", "annuiteit",
+    "groepen", "per_jaar_intervallen", "contante_waarde_totaal", "contante_waarde_tabel", "annuiteit",
 ]

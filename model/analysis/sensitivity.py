@@ -12,8 +12,7 @@ Three analyses are offered:
 * :func:`sobol`   -- variance-based first-order (S1) and total (ST) Sobol' indices with bootstrap
   confidence intervals, per input and optionally per group of inputs.
 
-and matching plots (:func:`plot_tornado`, :func:`plot_spider`, :func:`plot_sobol`) that write PNG
-and SVG with matplotlib's Agg canvas (pyplot's global state is not touched).
+The plots of the results are in ``model.output.plots``.
 
 Every analysis evaluates the model in a few large vectorised calls; there is no Python loop over
 samples. Each inverse CDF is called once per design on a whole column.
@@ -23,7 +22,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -39,9 +37,6 @@ __all__ = [
     "spider",
     "sobol",
     "groups_from_labels",
-    "plot_tornado",
-    "plot_spider",
-    "plot_sobol",
 ]
 
 Model = Callable[[np.ndarray], np.ndarray]
@@ -76,7 +71,7 @@ class InputSpec:
     corr:
         Optional ``(n_inputs, n_inputs)`` correlation matrix of the normal scores of a Gaussian
         copula between the inputs (identity = independent), e.g.
-        ``model.dependence.CopulaPlan.normal_corr``. Only used by :func:`sobol`, for grouped
+        ``model.spec.dependence.CopulaPlan.normal_corr``. Only used by :func:`sobol`, for grouped
         indices whose groups contain every correlated block whole.
     """
 
@@ -635,155 +630,3 @@ def sobol(
         dependence_note=note,
         timings=timings,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Plots
-# ---------------------------------------------------------------------------------------------
-
-
-def _new_figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path_stem) -> list[Path]:
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("png", "svg"):
-        p = stem.parent / f"{stem.name}.{ext}"
-        fig.savefig(p, dpi=150, bbox_inches="tight")
-        paths.append(p)
-    return paths
-
-
-def _pct(q: float) -> str:
-    return f"P{100 * q:g}"
-
-
-def plot_tornado(
-    result: TornadoResult,
-    path_stem,
-    *,
-    title: str,
-    report_value: float | None = None,
-    unit: str = "mld. €",
-    output_label: str = "Output",
-    top_n: int | None = 25,
-) -> list[Path]:
-    """Tornado chart: per input a bar from the base value to the output at the low and at the
-    high input setting, sorted by swing (largest on top); solid line at the base (point) value,
-    dashed line at the report's figure if given. Writes ``<path_stem>.png`` and ``.svg``."""
-    rows = result.rows[:top_n] if top_n else result.rows
-    rows = rows[::-1]  # largest at the top
-    n = len(rows)
-    fig = _new_figure(8.0, 1.2 + 0.32 * max(n, 1))
-    ax = fig.add_subplot()
-    ypos = np.arange(n)
-    base = result.base
-    lo = np.array([r["low"] for r in rows])
-    hi = np.array([r["high"] for r in rows])
-    ax.barh(ypos, lo - base, left=base, height=0.7, color="#4C72B0",
-            label=f"input at {_pct(result.low_q)}")
-    ax.barh(ypos, hi - base, left=base, height=0.7, color="#DD8452", alpha=0.85,
-            label=f"input at {_pct(result.high_q)}")
-    ax.axvline(base, color="black", lw=1.2, label=f"point value: {base:,.2f} {unit}")
-    if report_value is not None:
-        ax.axvline(report_value, color="#C44E52", lw=1.5, ls="--",
-                   label=f"report: {report_value:,.2f} {unit}")
-    ax.set_yticks(ypos, [r["input"] for r in rows])
-    ax.set_xlabel(f"{output_label} ({unit})")
-    ax.set_ylabel("Input")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return _save(fig, path_stem)
-
-
-def plot_spider(
-    result: dict[str, np.ndarray],
-    path_stem,
-    *,
-    title: str,
-    quantiles=_DEFAULT_SPIDER_Q,
-    base: float | None = None,
-    report_value: float | None = None,
-    unit: str = "mld. €",
-    output_label: str = "Output",
-    top_n: int | None = 10,
-) -> list[Path]:
-    """Spider chart of a :func:`spider` result: output against the input quantile, one line per
-    input (the ``top_n`` with the largest output range). ``quantiles`` must be those passed to
-    :func:`spider`. Optional base (point) and report lines. Writes ``.png`` and ``.svg``."""
-    q = np.asarray(quantiles, dtype=np.float64)
-    items = sorted(result.items(), key=lambda kv: float(np.ptp(kv[1])), reverse=True)
-    if top_n:
-        items = items[:top_n]
-    fig = _new_figure(8.0, 5.0)
-    ax = fig.add_subplot()
-    for name, y in items:
-        if y.shape != q.shape:
-            raise ValueError(f"spider result for {name!r} has {y.size} values, {q.size} quantiles given")
-        ax.plot(100 * q, y, marker="o", ms=3, label=name)
-    if base is not None:
-        ax.axhline(base, color="black", lw=1.0, label=f"point value: {base:,.2f} {unit}")
-    if report_value is not None:
-        ax.axhline(report_value, color="#C44E52", lw=1.5, ls="--",
-                   label=f"report: {report_value:,.2f} {unit}")
-    ax.set_xlabel("Input quantile (%)")
-    ax.set_ylabel(f"{output_label} ({unit})")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
-    return _save(fig, path_stem)
-
-
-def plot_sobol(
-    result: SobolResult,
-    path_stem,
-    *,
-    title: str,
-    which: str = "inputs",
-    top_n: int | None = 25,
-) -> list[Path]:
-    """Horizontal bars of S1 and ST with their confidence intervals, sorted by ST (largest on
-    top). ``which``: ``"inputs"``, ``"groups"`` or ``"correlated_groups"``. Writes ``.png`` and
-    ``.svg``."""
-    if which == "inputs":
-        rows, key = result.rows, "input"
-    elif which in ("groups", "correlated_groups"):
-        g = getattr(result, which)
-        if g is None:
-            raise ValueError(f"result has no {which}")
-        rows, key = g.rows, "group"
-    else:
-        raise ValueError(f"which must be 'inputs', 'groups' or 'correlated_groups', not {which!r}")
-    rows = sorted(rows, key=lambda r: r["ST"], reverse=True)
-    if top_n:
-        rows = rows[:top_n]
-    rows = rows[::-1]
-    n = len(rows)
-    fig = _new_figure(8.0, 1.4 + 0.36 * max(n, 1))
-    ax = fig.add_subplot()
-    y = np.arange(n)
-    h = 0.38
-    ax.barh(y + h / 2, [r["ST"] for r in rows], height=h, xerr=[r["ST_conf"] for r in rows],
-            color="#DD8452", capsize=2, label="total (ST)")
-    ax.barh(y - h / 2, [r["S1"] for r in rows], height=h, xerr=[r["S1_conf"] for r in rows],
-            color="#4C72B0", capsize=2, label="first order (S1)")
-    ax.set_yticks(y, [r[key] for r in rows])
-    ax.set_xlabel(f"Sobol' index (share of output variance; bars ± {100 * result.conf_level:g}% CI)")
-    ax.set_ylabel("Input" if which == "inputs" else "Group")
-    ax.axvline(0.0, color="black", lw=0.8)
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
-    if which == "inputs" and result.dependence_note:
-        fig.text(0.01, 0.005, "Per-input indices assume independent inputs (see dependence note).",
-                 fontsize="x-small", ha="left", va="bottom")
-    return _save(fig, path_stem)

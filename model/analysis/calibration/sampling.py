@@ -1,0 +1,195 @@
+"""Sampling the calibration model with NUTS (PyMC) and judging the result with ArviZ.
+
+:func:`sample` runs PyMC's NUTS on the latent scores of all non-fixed entries (entries no figure depends on keep
+their prior), with a dense mass matrix (``jitter+adapt_full``: the printed totals pin down sums and products of
+many entries, narrow ridges not aligned with any one axis), and checks R-hat, bulk and tail ESS and divergences
+(:func:`diagnose`). A run that fails its diagnostics is marked not usable, with a message naming each failed
+check and its worst parameter.
+
+Thresholds (:class:`Thresholds`): max R-hat < 1.01, min bulk and tail ESS > 400 (100 per chain, Vehtari et al.
+2021), no divergences. The checks gate on the entries' values (``kental``) and the discrepancy sd; the diagnostics of
+the sampler's own coordinates (``z_onafhankelijk``) are reported beside them. The two configurations
+(:class:`Config`) differ in length only, not in thresholds: :data:`FULL` and :data:`QUICK`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from model.analysis.calibration.model import ModelInfo, build_model
+from model.spec.data import Gebieden, load_gebieden
+from model.spec.priors import PriorSet
+from model.spec.published import PUBLISHED, Figure
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Diagnostics a run must pass to be marked usable."""
+
+    max_rhat: float = 1.01
+    min_ess_bulk: float = 400.0
+    min_ess_tail: float = 400.0
+    max_divergences: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    """A sampler configuration: chains × (tune + draws) NUTS steps at ``target_accept``, judged by ``thresholds``."""
+
+    name: str
+    draws: int
+    tune: int
+    chains: int
+    target_accept: float
+    init: str = "jitter+adapt_full"
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+#: The full configuration: 4 chains × 1000 draws after 1000 tuning steps.
+FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95)
+#: The reduced configuration (``--quick``, the notebook): 4 chains × 500 draws after 1000 tuning steps, the same
+#: thresholds. Four chains, not two: with ~90 parameters the largest R-hat of 2 × 500 well-mixed draws exceeds 1.01
+#: by chance. A long tuning phase and ``target_accept`` 0.95 (smaller steps) keep it free of divergences: with 400
+#: tuning steps at 0.9, one or two divergences in a run were common (bench/calibration.py has the figures).
+QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95)
+CONFIGS = {c.name: c for c in (FULL, QUICK)}
+
+#: PyTensor rewrites left out when compiling the calibration model. ``local_greedy_distributor`` expands products
+#: over the 41-point quadrature sum of the capaciteit kernel into thousands of nodes;
+#: ``local_inline_composite_constants`` bakes each quadrature constant into its own C module (41 compilations).
+#: Measured on the capaciteit kernel alone: rewrite time 12.7 s -> 4.9 s, cold C compilation 82 s -> 49 s. Neither
+#: rewrite changes a computed value beyond floating-point rounding.
+EXCLUDED_REWRITES = ("local_greedy_distributor", "local_inline_composite_constants")
+
+
+def compile_mode():
+    """The PyTensor mode used for every function of the calibration (FAST_RUN minus :data:`EXCLUDED_REWRITES`)."""
+    from pytensor.compile.mode import get_mode
+
+    return get_mode("FAST_RUN").excluding(*EXCLUDED_REWRITES)
+
+
+@dataclass
+class Calibration:
+    """A sampled calibration: the trace, what was built, the diagnostics and whether it is usable."""
+
+    idata: Any
+    info: ModelInfo
+    config: Config
+    seed: int
+    usable: bool
+    message: str
+    diagnostics: dict
+    timings: dict[str, float]
+
+
+def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: Sequence[Figure] = PUBLISHED,
+           printed: Mapping[str, float] | None = None, gebieden: Gebieden | None = None, cores: int | None = None,
+           prior_draws: int = 2000, progressbar: bool = False) -> Calibration:
+    """Sample the calibration model in configuration ``config`` and diagnose it.
+
+    ``printed`` replaces printed values (parameter-recovery and leave-out tests); ``prior_draws`` draws of the
+    prior and prior predictive are added (0: none). ``cores``: processes for the chains (default: PyMC's,
+    min(chains, CPUs))."""
+    import pymc as pm
+
+    t0 = time.perf_counter()
+    gebieden = gebieden if gebieden is not None else load_gebieden()
+    if cores is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = max(1, min(config.chains, cpus))
+    model, info = build_model(priors, gebieden, figures, printed=printed)
+    mode = compile_mode()
+    t_build = time.perf_counter()
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
+        prior_idata = None if prior_draws <= 0 else pm.sample_prior_predictive(
+            draws=prior_draws,
+            var_names=["kental", "z", "figuur_model", "kolomtotaal", "sigma_discrepantie", "gepubliceerd"],
+            random_seed=seed + 7919, compile_kwargs={"mode": mode})
+        t_prior = time.perf_counter()
+        idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=cores, random_seed=seed,
+                          init=config.init, target_accept=config.target_accept, progressbar=progressbar,
+                          compute_convergence_checks=False, idata_kwargs={"log_likelihood": False},
+                          compile_kwargs={"mode": mode})
+        t_sample = time.perf_counter()
+        pm.sample_posterior_predictive(idata, var_names=["gepubliceerd"], random_seed=seed + 104729,
+                                       extend_inferencedata=True, progressbar=progressbar, compile_kwargs={"mode": mode})
+    if prior_idata is not None:
+        idata.extend(prior_idata)
+    t_ppc = time.perf_counter()
+    diag = diagnose(idata, info.names, config.thresholds)
+    failed = [k for k, c in diag["checks"].items() if not c["pass"]]
+    if not failed:
+        message = f"usable: all diagnostics pass ({config.name} configuration)"
+    else:
+        parts = []
+        for k in failed:
+            c = diag["checks"][k]
+            who = diag["worst_parameter"].get(k)
+            parts.append(f"{k} = {c['value']:.4g} (threshold {c['threshold']}{'; worst: ' + who if who else ''})")
+        message = "NOT usable: diagnostics fail: " + "; ".join(parts)
+    timings = {"build_s": t_build - t0, "prior_predictive_s": t_prior - t_build, "sample_s": t_sample - t_prior,
+               "posterior_predictive_s": t_ppc - t_sample}
+    return Calibration(idata=idata, info=info, config=config, seed=seed, usable=not failed, message=message,
+                       diagnostics={**diag, "cores": cores}, timings=timings)
+
+
+def diagnose(idata, names: Sequence[str], thresholds: Thresholds) -> dict:
+    """R-hat, bulk and tail ESS per parameter and divergences, against ``thresholds``."""
+    import arviz as az
+
+    var_names = ["z_onafhankelijk", "sigma_discrepantie", "kental"]
+    rhat = az.rhat(idata, var_names=var_names)
+    ess_bulk = az.ess(idata, var_names=var_names, method="bulk")
+    ess_tail = az.ess(idata, var_names=var_names, method="tail")
+    divergences = int(idata.sample_stats["diverging"].sum())
+    per_param = {}
+    for i, n in enumerate(names):
+        per_param[n] = {
+            "rhat": float(rhat["kental"].values[i]),
+            "ess_bulk": float(ess_bulk["kental"].values[i]),
+            "ess_tail": float(ess_tail["kental"].values[i]),
+            "rhat_z": float(rhat["z_onafhankelijk"].values[i]),
+            "ess_bulk_z": float(ess_bulk["z_onafhankelijk"].values[i]),
+            "ess_tail_z": float(ess_tail["z_onafhankelijk"].values[i]),
+        }
+    per_param["sigma_discrepantie"] = {
+        "rhat": float(rhat["sigma_discrepantie"]), "ess_bulk": float(ess_bulk["sigma_discrepantie"]),
+        "ess_tail": float(ess_tail["sigma_discrepantie"]),
+    }
+    gating = ["kental", "sigma_discrepantie"]  # the parameters themselves; z_onafhankelijk is reported only
+
+    def all_values(ds):
+        return np.concatenate([np.atleast_1d(ds[v].values).ravel() for v in gating])
+
+    # NaN (e.g. a parameter that never moved) counts as failing
+    r, b, t = all_values(rhat), all_values(ess_bulk), all_values(ess_tail)
+    max_rhat = float(np.max(np.where(np.isfinite(r), r, np.inf)))
+    min_bulk = float(np.min(np.where(np.isfinite(b), b, -np.inf)))
+    min_tail = float(np.min(np.where(np.isfinite(t), t, -np.inf)))
+    checks = {
+        "rhat": {"value": max_rhat, "threshold": thresholds.max_rhat, "pass": max_rhat < thresholds.max_rhat},
+        "ess_bulk": {"value": min_bulk, "threshold": thresholds.min_ess_bulk, "pass": min_bulk > thresholds.min_ess_bulk},
+        "ess_tail": {"value": min_tail, "threshold": thresholds.min_ess_tail, "pass": min_tail > thresholds.min_ess_tail},
+        "divergences": {"value": divergences, "threshold": thresholds.max_divergences,
+                        "pass": divergences <= thresholds.max_divergences},
+    }
+
+    def worst_of(key, pick):
+        def score(n):
+            v = per_param[n][key]
+            return v if np.isfinite(v) else (np.inf if pick is max else -np.inf)
+        return pick(per_param, key=score)
+
+    worst = {"rhat": worst_of("rhat", max), "ess_bulk": worst_of("ess_bulk", min), "ess_tail": worst_of("ess_tail", min)}
+    return {"checks": checks, "worst_parameter": worst, "parameters": per_param,
+            "tree_depth_mean": float(idata.sample_stats["tree_depth"].mean()),
+            "step_size_mean": float(idata.sample_stats["step_size"].mean())}

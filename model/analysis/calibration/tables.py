@@ -1,0 +1,74 @@
+"""Tables of a calibration: prior vs posterior per entry, and the posterior predictive check per printed figure."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from model.analysis.calibration.model import ModelInfo
+from model.engine.run import transform
+from model.spec.priors import PriorSet
+
+
+def _stacked(group, var: str, dim: str) -> np.ndarray:
+    return group[var].stack(sample=("chain", "draw")).transpose("sample", dim).values
+
+
+def prior_samples(info: ModelInfo, n: int = 100_000, seed: int = 20250101) -> np.ndarray:
+    """(n, n_params) draws of each marginal (the engine's own transform; marginals only, no copula)."""
+    z = np.random.default_rng(seed).standard_normal((len(info.names), n))
+    return transform(z, [info.marginals[name] for name in info.names]).T
+
+
+def prior_posterior_table(idata, info: ModelInfo, priors: PriorSet) -> list[dict]:
+    """Per calibrated entry: prior mean/P5/P50/P95/sd, posterior mean/P5/P50/P95/sd, shrinkage, z shift."""
+    prior = prior_samples(info)
+    post = _stacked(idata.posterior, "kental", "parameter")
+    zpost = _stacked(idata.posterior, "z", "parameter")
+    rows = []
+    for i, n in enumerate(info.names):
+        e = priors[n]
+        pq = np.quantile(prior[:, i], [0.05, 0.5, 0.95])
+        qq = np.quantile(post[:, i], [0.05, 0.5, 0.95])
+        pvar, qvar = float(np.var(prior[:, i])), float(np.var(post[:, i]))
+        rows.append({
+            "parameter": n, "file": e.file, "status": e.status, "kind": e.kind, "unit": e.unit,
+            "family": info.marginals[n].family, "point": e.point,
+            "prior_mean": float(np.mean(prior[:, i])), "prior_p5": pq[0], "prior_p50": pq[1], "prior_p95": pq[2],
+            "prior_sd": math.sqrt(pvar),
+            "posterior_mean": float(np.mean(post[:, i])), "posterior_p5": qq[0], "posterior_p50": qq[1],
+            "posterior_p95": qq[2], "posterior_sd": math.sqrt(qvar),
+            "shrinkage": 1.0 - qvar / pvar if pvar > 0 else float("nan"),
+            "interval_shrinkage": 1.0 - (qq[2] - qq[0]) / (pq[2] - pq[0]) if pq[2] > pq[0] else float("nan"),
+            "z_posterior_mean": float(np.mean(zpost[:, i])), "z_posterior_sd": float(np.std(zpost[:, i])),
+        })
+    return rows
+
+
+def ppc_table(idata, info: ModelInfo) -> list[dict]:
+    """Per published figure: printed value, prior and posterior predictive mean/P5/P95, printed inside or not."""
+    rows = []
+    pp = _stacked(idata.posterior_predictive, "gepubliceerd", "figuur")
+    mu = _stacked(idata.posterior, "figuur_model", "figuur")
+    prior_pp = None
+    if hasattr(idata, "prior_predictive") and "gepubliceerd" in idata.prior_predictive:
+        prior_pp = _stacked(idata.prior_predictive, "gepubliceerd", "figuur")
+    for j, f in enumerate(info.figures):
+        q = np.quantile(pp[:, j], [0.05, 0.95])
+        row = {
+            "figuur": f.name, "where": f.where, "quantity": f.quantity, "setting": f.setting,
+            "eenheid": "mln EUR" if f.eenheid_eur == 1e6 else "mld EUR",
+            "printed": float(info.printed[j]), "decimals": f.decimals,
+            "posterior_predictive_mean": float(pp[:, j].mean()), "posterior_predictive_p5": float(q[0]),
+            "posterior_predictive_p95": float(q[1]),
+            "model_mean": float(mu[:, j].mean()), "model_p5": float(np.quantile(mu[:, j], 0.05)),
+            "model_p95": float(np.quantile(mu[:, j], 0.95)),
+            "inside_90": bool(q[0] <= info.printed[j] <= q[1]),
+        }
+        if prior_pp is not None:
+            pq = np.quantile(prior_pp[:, j], [0.05, 0.95])
+            row.update({"prior_predictive_mean": float(prior_pp[:, j].mean()), "prior_predictive_p5": float(pq[0]),
+                        "prior_predictive_p95": float(pq[1])})
+        rows.append(row)
+    return rows
