@@ -1,0 +1,102 @@
+"""The charts of a run folder, as SVG (pygal): vector images that open in any browser and embed in a report, drawn
+in a few hundredths of a second each (a run is a few seconds in all; matplotlib's import and rendering alone would
+take longer). The review figures of the other commands (tornado, Sobol', calibration, batch) are drawn with
+matplotlib (``model.output.plots``). Labels are Dutch; amounts in billions of euros (mld. €)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from model.output.format import MLD, decimal_nl
+
+_S_CURVES = ("totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave", "totaal_pm")
+
+
+def _style(colours):
+    from pygal.style import Style
+
+    return Style(background="white", plot_background="white", foreground="#222", foreground_strong="#000",
+                 foreground_subtle="#888", colors=tuple(colours), font_family="DejaVu Sans, Arial, sans-serif",
+                 label_font_size=11, major_label_font_size=11, legend_font_size=11, title_font_size=13)
+
+
+def _config(**kwargs):
+    import pygal
+
+    return dict(js=[], disable_xml_declaration=False, show_dots=False, explicit_size=True, truncate_legend=-1,
+                x_value_formatter=lambda x: decimal_nl(x, 1), **kwargs), pygal
+
+
+def s_curve(result, rows, name: str, path: Path) -> Path:
+    """The cumulative distribution of one output (``kans ≤ x``) with its P5, P50 and P95 and the report's figure."""
+    from model.analysis.summary import quantile_function
+
+    by = {r["output"]: r for r in rows}
+    r = by[name]
+    u = np.linspace(0.002, 0.998, 200)
+    x = quantile_function(result, result.plan.output_index(name))(u) / MLD
+    config, pygal = _config(width=520, height=340, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3,
+                            x_title="mld. € (2025-2035, prijspeil 2024)", y_title="kans ≤ x",
+                            title=r["long_name"], range=(0, 1), allow_interruptions=True,
+                            value_formatter=lambda y: decimal_nl(y, 2))
+    chart = pygal.XY(style=_style(("#1f5fa0", "#7f9fbf", "#7f9fbf", "#7f9fbf", "#c0392b", "#c0392b")), **config)
+    chart.add("verdeling", list(zip(x.tolist(), u.tolist())), stroke_style={"width": 2.5})
+    for key, dash in (("p5", "3, 3"), ("p50", "8, 4"), ("p95", "3, 3")):
+        v = r[key] / MLD
+        chart.add(f"{key.upper()} {decimal_nl(v, 2)}", [(v, 0.0), (v, 1.0)], stroke_style={"width": 1.2,
+                                                                                          "dasharray": dash})
+    if r["rapport_laag"] is not None:
+        figures = sorted({r["rapport_laag"], r["rapport_hoog"]})
+        label = "rapport " + " - ".join(decimal_nl(f / MLD, 1) for f in figures)
+        points: list = []
+        for f in figures:
+            points += [(f / MLD, 0.0), (f / MLD, 1.0), None]
+        chart.add(label, points[:-1], stroke_style={"width": 2})
+    chart.render_to_file(str(path))
+    return path
+
+
+def s_curves(result, rows, folder: Path) -> list[Path]:
+    """``s_curve_<output>.svg`` for the three column totals of Table 1.2 and the PM total."""
+    return [s_curve(result, rows, name, Path(folder) / f"s_curve_{name.removeprefix('totaal_')}.svg")
+            for name in _S_CURVES]
+
+
+def intervals(rows, folder: Path) -> Path:
+    """``deelopgaven_intervallen.svg``: every deelopgave's P5-P95 (thin) and P15-P85 (thick) interval and P50 (dot),
+    with the report's figure or bandwidth (red) beside it."""
+    sel = [r for r in rows if r["soort"] == "deelopgave"]
+    n = len(sel)
+    config, pygal = _config(width=820, height=60 + 34 * n, show_legend=True, legend_at_bottom=True,
+                            legend_at_bottom_columns=4, allow_interruptions=True,
+                            x_title="mld. € (2025-2035, prijspeil 2024)", range=(-0.8, n - 0.2),
+                            title="Deelopgaven: intervallen naast de cijfers van het rapport",
+                            y_labels=[{"label": ("PM " if r["pm"] else "") + r["long_name"][:48], "value": n - 1 - i}
+                                      for i, r in enumerate(sel)],
+                            show_y_guides=False, value_formatter=lambda y: "")
+    chart = pygal.XY(style=_style(("#7f9fbf", "#1f5fa0", "#1f5fa0", "#c0392b")), **config)
+
+    def segments(lo_key, hi_key, offset=0.0):
+        points: list = []
+        for i, r in enumerate(sel):
+            y = n - 1 - i + offset
+            lo, hi = r[lo_key], r[hi_key]
+            if lo is None:
+                continue
+            hi = hi if hi != lo else lo * 1.004   # a point figure: a short tick
+            points += [(lo / MLD, y), (hi / MLD, y), None]
+        return points[:-1]
+
+    chart.add("P5-P95", segments("p5", "p95"), stroke_style={"width": 3})
+    chart.add("P15-P85", segments("p15", "p85"), stroke_style={"width": 9})
+    chart.add("P50", [(r["p50"] / MLD, n - 1 - i) for i, r in enumerate(sel)], stroke=False, show_dots=True,
+              dots_size=4)
+    chart.add("rapport", segments("rapport_laag", "rapport_hoog", 0.3), stroke_style={"width": 3})
+    path = Path(folder) / "deelopgaven_intervallen.svg"
+    chart.render_to_file(str(path))
+    return path
+
+
+__all__ = ["s_curve", "s_curves", "intervals"]

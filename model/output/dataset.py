@@ -1,0 +1,176 @@
+"""The labelled results of a run, written to ``dataset.nc`` (netCDF4, written with h5netcdf; read with xarray or
+ArviZ, no project code needed).
+
+Root group (``xarray.open_dataset(path)``): the summaries, ``samenvatting`` (uitkomst, statistiek) and
+``regio_samenvatting`` (regio, kolom, statistiek), in euros, with every dimension named and labelled.
+
+Group ``prior`` (``xarray.open_dataset(path, group="prior")``, or ``arviz.from_netcdf(path).prior``): the draws,
+one copy, laid out as ArviZ expects (``chain`` × ``draw`` first). A Monte Carlo run draws independently, so its
+chains are consecutive stretches of the run: draw ``j`` of chain ``c`` is draw ``c·N/C + j`` of the run, with ``C``
+= 4 chains (2, or 1, when the number of draws ``N`` is not divisible by 4). Which draws are stored is the run's
+``store`` setting:
+
+- ``compact`` (default): the aggregates a reviewer works with -- the Table 1.2 columns, the PM total, goals, payers,
+  cost types and deelopgaven (``opgave``: chain, draw, uitkomst) -- in single precision: half the size of double
+  precision, 7 significant digits (a relative rounding of at most 6e-8: about 60 euros on a billion); every
+  statistic in the root group is computed from the double-precision draws. (General-purpose compression shrinks
+  random draws by only 10-20% and costs more time than a warm run takes; it is not applied.)
+- ``full``: every output (lines and regions too) and every sampled prior entry (``invoer_<entry>``), in double
+  precision, gzip-compressed;
+- ``none``: no draws, the summaries only.
+
+``az.summary`` on the group reports ArviZ's own interval, the HDI of ``arviz.rcParams["stats.hdi_prob"]`` (0.94 by
+default), beside the tool's 90% HDI in ``samenvatting``; for independent draws its ESS is close to the number of
+draws and its R-hat close to 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from model.analysis.summary import STATISTICS
+from model.deelopgaven.registry import KOLOMMEN
+from model.spec.data import REGIOS
+
+STORE = ("compact", "full", "none")
+#: The outputs whose draws a compact run folder stores.
+COMPACT_SOORTEN = ("kolom", "totaal", "doel", "betaler", "kostensoort", "deelopgave")
+_GZIP = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+
+
+def chains_of(draws: int) -> int:
+    """The number of chains the draws of a run are stored as (4, 2 or 1: the largest that divides them)."""
+    return next(c for c in (4, 2, 1) if draws % c == 0)
+
+
+def _strings(values) -> np.ndarray:
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def _coordinate(group, name: str, values, long_name: str, units: str | None = None) -> None:
+    import h5py
+
+    values = list(values)
+    is_text = bool(values) and isinstance(values[0], str)
+    data = _strings(values) if is_text else np.asarray(values)
+    var = group.create_variable(name, (name,), data=data, dtype=h5py.string_dtype() if is_text else None)
+    var.attrs["long_name"] = long_name
+    if units is not None:
+        var.attrs["units"] = units
+
+
+def _attrs(obj, attrs: dict) -> None:
+    for k, v in attrs.items():
+        if isinstance(v, (str, int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            obj.attrs[k] = v
+
+
+def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact", attrs: dict | None = None) -> Path:
+    """Write ``dataset.nc``: the summaries in the root group, the stored draws in the group ``prior``."""
+    import h5netcdf
+    import h5py
+
+    if store not in STORE:
+        raise ValueError(f"store must be one of {STORE}, got {store!r}")
+    plan = result.plan
+    attrs = {"title": "NPVR Monte Carlo run", "seed": int(result.seed), "draws": int(result.draws),
+             "chunk_size": int(plan.chunk_size), "store": store, "eenheid": "EUR", **(attrs or {})}
+    text = h5py.string_dtype()
+    with h5netcdf.File(path, "w") as f:
+        _attrs(f, attrs)
+        f.dimensions = {"uitkomst": len(plan.outputs), "statistiek": len(STATISTICS)}
+        _coordinate(f, "uitkomst", [o.naam for o in plan.outputs],
+                    "Uitkomst (deelopgave, doel, kolom van Tabel 1.2, betaler, kostensoort, lijn, regio)")
+        _coordinate(f, "statistiek", STATISTICS, "Statistiek")
+        for name, values, long_name in (("soort", [o.soort for o in plan.outputs], "Soort uitkomst"),
+                                        ("omschrijving", [o.long_name for o in plan.outputs], "Omschrijving")):
+            var = f.create_variable(name, ("uitkomst",), data=_strings(values), dtype=text)
+            var.attrs["long_name"] = long_name
+        var = f.create_variable("pm", ("uitkomst",), data=np.array([o.pm for o in plan.outputs], dtype=np.int8))
+        var.attrs["long_name"] = "PM-post (buiten de totalen van het rapport): 1"
+        var = f.create_variable("samenvatting", ("uitkomst", "statistiek"),
+                                data=np.array([[r[s] for s in STATISTICS] for r in rows[:len(plan.outputs)]]))
+        var.attrs.update({"units": "EUR (cv: 1)", "long_name": "Samenvatting per uitkomst, 2025-2035",
+                          "coordinates": "soort omschrijving pm"})
+        by = {r["output"]: r for r in rows}
+        if any(o.soort == "regio" for o in plan.outputs):
+            kolommen = ["totaal", *KOLOMMEN]
+            f.dimensions.update({"regio": len(REGIOS), "kolom": len(kolommen)})
+            _coordinate(f, "regio", REGIOS, "NPVR-regio")
+            _coordinate(f, "kolom", kolommen, "Kolom van Tabel 1.2 (totaal: alle kolommen)")
+            reg = np.array([[[by[f"regio_{i:02d}" + ("" if k == "totaal" else f"_{k}")][s] for s in STATISTICS]
+                             for k in kolommen] for i in range(len(REGIOS))])
+            var = f.create_variable("regio_samenvatting", ("regio", "kolom", "statistiek"), data=reg)
+            var.attrs.update({"units": "EUR (cv: 1)", "long_name": "Samenvatting per regio en kolom van Tabel 1.2 "
+                              "(zonder PM), verdeeld naar inwoners/woningen"})
+        if store != "none" and result.has_draws:
+            _write_draws(f, result, store)
+    return Path(path)
+
+
+def _write_draws(f, result, store: str) -> None:
+    plan = result.plan
+    n = result.draws
+    chains = chains_of(n)
+    per = n // chains
+    chosen = [o for o, out in enumerate(plan.outputs) if store == "full" or out.soort in COMPACT_SOORTEN]
+    dtype = np.float64 if store == "full" else np.float32
+    opgave = np.empty((chains, per, len(chosen)), dtype=dtype)
+    for k, o in enumerate(chosen):
+        opgave[:, :, k] = result.draws_of(o).reshape(chains, per)
+    g = f.create_group("prior")
+    _attrs(g, {"inference_library": "npvr-model", "seed": int(result.seed),
+               "draw_order": "draw j of chain c is draw c * draws_per_chain + j of the run"})
+    g.dimensions = {"chain": chains, "draw": per, "uitkomst": len(chosen)}
+    _coordinate(g, "chain", range(chains), "Keten: een opeenvolgend deel van de onafhankelijke trekkingen")
+    _coordinate(g, "draw", range(per), "Trekking binnen de keten")
+    _coordinate(g, "uitkomst", [plan.outputs[o].naam for o in chosen], "Uitkomst")
+    compression = _GZIP if store == "full" else {}
+    var = g.create_variable("opgave", ("chain", "draw", "uitkomst"), data=opgave,
+                            chunks=(1, min(per, 1 << 16), len(chosen)), **compression)
+    var.attrs.update({"units": "EUR", "long_name": "Financiële opgave 2025-2035 per trekking"})
+    if store == "full" and result.inputs is not None:
+        for name, arr in result.inputs.items():
+            entry = plan.priors[name]
+            var = g.create_variable(f"invoer_{name}", ("chain", "draw"), data=arr.reshape(chains, per),
+                                    chunks=(1, min(per, 1 << 16)), **compression)
+            var.attrs.update({"units": entry.unit, "long_name": entry.description})
+
+
+def write_jaren(path: Path, jds) -> None:
+    """Add the group ``jaren`` to ``dataset.nc``: the present value of the total without PM per draw and discount
+    rate (chain, draw, discontovoet; the chains of the group ``prior``) and the quantiles and mean of the amounts
+    per goal and year (real and nominal prices)."""
+    import h5netcdf
+
+    from model.analysis.jaren import KWANTIELEN, contante_waarde_totaal, groepen
+
+    cw = contante_waarde_totaal(jds).values           # (discontovoet, draw)
+    n = cw.shape[1]
+    chains = chains_of(n)
+    per = n // chains
+    rates = jds["discontovoet"].values
+    with h5netcdf.File(path, "a") as f:
+        g = f.create_group("jaren")
+        reeel = groepen(jds, "reeel")
+        g.dimensions = {"chain": chains, "draw": per, "discontovoet": len(rates), "groep": reeel.sizes["groep"],
+                        "jaar": reeel.sizes["jaar"], "kwantiel": len(KWANTIELEN)}
+        _coordinate(g, "chain", range(chains), "Keten: een opeenvolgend deel van de onafhankelijke trekkingen")
+        _coordinate(g, "draw", range(per), "Trekking binnen de keten")
+        _coordinate(g, "discontovoet", rates.tolist(), "Discontovoet (reëel)", units="1")
+        _coordinate(g, "groep", [str(v) for v in reeel["groep"].values], "Doel (of totaal)")
+        _coordinate(g, "jaar", [int(v) for v in jds["jaar"].values], "Jaar")
+        _coordinate(g, "kwantiel", list(KWANTIELEN), "Kwantiel", units="1")
+        var = g.create_variable("contante_waarde", ("chain", "draw", "discontovoet"),
+                                data=np.ascontiguousarray(cw.T.reshape(chains, per, len(rates))))
+        var.attrs.update({"units": "EUR", "long_name": "Contante waarde per 1-1-2025, prijspeil 2024, zonder PM "
+                                                       "(betalingen aan het eind van elk jaar)"})
+        for prijzen, label in (("reeel", "prijspeil 2024"), ("nominaal", "lopende prijzen")):
+            values = groepen(jds, prijzen).values      # (groep, draw, jaar)
+            var = g.create_variable(f"per_jaar_{prijzen}", ("groep", "jaar", "kwantiel"),
+                                    data=np.moveaxis(np.quantile(values, KWANTIELEN, axis=1), 0, -1))
+            var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): kwantielen"})
+            var = g.create_variable(f"per_jaar_{prijzen}_mean", ("groep", "jaar"), data=values.mean(axis=1))
+            var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): gemiddelde"})

@@ -1,0 +1,173 @@
+"""Tables: the one CSV writer, the ``summary.csv`` schema, and the text and markdown tables people read.
+
+``summary.csv`` has one row per summarised quantity with the columns :data:`SUMMARY_FIELDS`: what it is
+(``output``, ``soort``, ``long_name``, ``pm``), its statistics (``model.analysis.summary.STATISTICS``, in euros) and
+the report's printed figure(s) for it (``rapport_laag``/``rapport_hoog``, empty where the report prints none).
+Every command that writes a summary writes this schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from model.analysis.summary import STATISTICS
+from model.deelopgaven.registry import DOELEN, KOLOMMEN
+from model.output.format import mld, mld_range
+
+SUMMARY_FIELDS = ("output", "soort", "long_name", "pm", *STATISTICS, "rapport_laag", "rapport_hoog")
+_NUMERIC = (*STATISTICS, "rapport_laag", "rapport_hoog")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))   # every digit: the CSV round-trips exactly (numpy scalars as plain numbers)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(map(str, value))
+    return "" if value is None else value
+
+
+def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> Path:
+    """Write ``rows`` (only the columns ``fields``, in that order) as UTF-8 CSV with exact floats."""
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(fields)
+        for row in rows:
+            w.writerow([_cell(row.get(k)) for k in fields])
+    return Path(path)
+
+
+def write_summary(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    return write_csv(path, rows, SUMMARY_FIELDS)
+
+
+def read_summary(path: Path) -> list[dict]:
+    """The rows of a ``summary.csv`` (numbers as floats, ``pm`` as bool, empty figures as None)."""
+    from model.errors import PriorError
+
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != SUMMARY_FIELDS:
+                raise PriorError(f"{path}: (header): not a summary.csv of this schema")
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PriorError(f"{path}: (file): cannot read ({type(exc).__name__})") from None
+    out = []
+    for i, row in enumerate(rows, start=2):
+        if None in row or None in row.values():   # a short or a long row (a truncated file)
+            raise PriorError(f"{path}: line {i}: not a complete summary row")
+        try:
+            parsed = dict(row)
+            parsed["pm"] = row["pm"] == "1"
+            for k in _NUMERIC:
+                parsed[k] = None if row[k] in ("", None) else float(row[k])
+        except (TypeError, ValueError):
+            raise PriorError(f"{path}: line {i}: not a complete summary row") from None
+        out.append(parsed)
+    return out
+
+
+# ----------------------------------------------------------------------------------------- text tables
+def _table(header: list[str], lines: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(out + ["| " + " | ".join(row) + " |" for row in lines])
+    widths = [max(len(str(x[i])) for x in [header] + lines) for i in range(len(header))]
+    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*header), "-" * (sum(widths) + 2 * len(widths))] + [fmt.format(*r) for r in lines])
+
+
+def _num(x) -> str:
+    return mld(x, 2, euro=False)
+
+
+def overview_table(rows: list[dict], *, markdown: bool = False) -> str:
+    """Table 1.2 with intervals: P5-P95 (P50) per deelopgave and column, with the report's figure beside."""
+    header = ["uitkomst (mld. €)", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport"]
+    lines = []
+    for r in rows:
+        if r["soort"] not in ("kolom", "deelopgave", "totaal", "doel", "betaler", "kostensoort"):
+            continue
+        rap = ""
+        if r["rapport_laag"] is not None:
+            rap = _num(r["rapport_laag"]) if r["rapport_laag"] == r["rapport_hoog"] else \
+                f"{_num(r['rapport_laag'])} - {_num(r['rapport_hoog'])}"
+        elif r["pm"]:
+            rap = "PM"
+        name = ("PM " if r["pm"] and r["soort"] == "deelopgave" else "") + r["output"]
+        lines.append([name, _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"]),
+                      f"{_num(r['hdi90_low'])} - {_num(r['hdi90_high'])}", rap])
+    return _table(header, lines, markdown)
+
+
+def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
+    """Per region: P5 / P50 / P95 and mean of the total without PM (mld. €)."""
+    sel = [r for r in rows if r["soort"] == "regio"]
+    header = ["regio (totaal zonder PM, mld. €)", "P5", "P50", "P95", "gemiddelde"]
+    lines = [[r["long_name"].split(":")[0], _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"])]
+             for r in sel]
+    return _table(header, lines, markdown)
+
+
+def summary_json(rows: list[dict]) -> dict:
+    """The JSON of ``cli.py run --json``: ``totaal`` per column, ``pm`` per PM deelopgave, and every row."""
+    by = {r["output"]: r for r in rows}
+    keys = ("mean", "p5", "p10", "p15", "p50", "p85", "p90", "p95", "hdi90_low", "hdi90_high", "cv")
+    return {
+        "eenheid": "EUR",
+        "totaal": {k: {s: by[f"totaal_{k}"][s] for s in keys} for k in KOLOMMEN},
+        "pm": {r["output"]: {s: r[s] for s in keys} for r in rows if r["soort"] == "deelopgave" and r["pm"]},
+        "uitkomsten": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                       for r in rows],
+    }
+
+
+def report_table(result: dict) -> str:
+    """Table 1.2 of the report, as text, from report mode (``model.analysis.report.reproduce``)."""
+    cols = list(KOLOMMEN)
+    width = 34
+    head = f"{'Opgave NPVR-gebieden 2025 t/m 2035':58}" + "".join(f"{KOLOMMEN[c][:width - 2]:>{width}}" for c in cols)
+    out = [head, "-" * len(head)]
+    for doel in ("veilig_leefbaar", "voorzieningen", "gezonde_toekomst"):
+        out.append(f"Doelstelling: {DOELEN[doel]}")
+        for row in result["deelopgaven"]:
+            if row["doel"] != doel:
+                continue
+            digits = 3 if row["deelopgave"] == "ov_eenmalig" else 1
+            cell = ("PM " if row["pm"] else "") + mld_range(row["laag"], row["hoog"], digits)
+            cells = [(cell if row["kolom"] == c else "") for c in cols]
+            out.append(f"  {row['titel'][:56]:56}" + "".join(f"{c:>{width}}" for c in cells))
+    out.append("-" * len(head))
+
+    def tot(key, digits):
+        cells = []
+        for c in cols:
+            lo, hi = result[key][c]
+            s = mld_range(lo, hi, digits)
+            if any(r["pm"] and r["kolom"] == c for r in result["pm"]):
+                s += " + PM"
+            cells.append(s)
+        return cells
+
+    out.append(f"{'Totaal (PM-posten niet inbegrepen)':58}" + "".join(f"{c:>{width}}" for c in tot("totaal", 1)))
+    out.append(f"{'Per jaar':58}" + "".join(f"{c:>{width}}" for c in tot("per_jaar", 2)))
+    out.append("")
+    out.append("PM-posten (eigen priors, buiten de totalen):")
+    for row in result["pm"]:
+        out.append(f"  {row['titel']:56} {KOLOMMEN[row['kolom']]:>38}: {mld_range(row['laag'], row['hoog'], 2)}")
+    for naam, why in result["pm_niet_gekwantificeerd"].items():
+        out.append(f"  {naam}: niet gekwantificeerd. {why}")
+    t11 = result["tabel_1_1"]
+    out.append("")
+    out.append(f"Tabel 1.1: inwoners {t11['inwoners']:,.0f}; woningen {t11['woningen']:,.0f} (CBS KWB 2024; "
+               f"zie docs/deviations.md D1)")
+    return "\n".join(out)
