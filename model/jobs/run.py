@@ -1,0 +1,157 @@
+"""The Monte Carlo run as a job: the engine, the summaries and the run folder, in one function that the CLI
+(``cli.py run``), the batch tasks, the notebooks and a user's script all call.
+
+:func:`run_job` samples the priors (or a scenario's, or a calibrated posterior), summarises every output and
+writes a new run folder (``model.output.runfolder``): ``dataset.nc`` (``model.output.dataset``), ``summary.csv``
+and ``summary.md`` (``model.output.tables``), ``prior_fits.json``, ``rank_correlations.json``, the plots and, last,
+``manifest.json``. With ``jaren=True`` the year model (``model.analysis.jaren``) is added: per-year amounts and
+present values as summary rows and as the group ``jaren`` of ``dataset.nc``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from model.analysis.summary import describe, summarise
+from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
+from model.engine.rng import STREAM
+from model.engine.run import RunResult, default_threads, run
+from model.errors import UsageError
+from model.output import charts, dataset, plots, tables
+from model.output.runfolder import RunFolder, input_hashes, write_json, write_manifest
+from model.paths import RUNS_DIR
+from model.spec.dependence import rank_correlation_report
+from model.spec.priors import PriorSet, fit_table, load_priors
+from model.spec.data import load_gebieden
+from model.spec.scenarios import Scenario, load_scenario
+
+#: The first draws of a run, whose sampled inputs the rank-correlation report checks (all of a smaller run).
+RANK_CHECK_DRAWS = 1 << 15
+
+
+@dataclass
+class RunJob:
+    """A finished run: its folder, the engine's result, the summary rows and the manifest written."""
+
+    path: Path
+    result: RunResult
+    rows: list[dict]
+    manifest: dict
+    jaren: Any = None          # the year model's dataset (model.analysis.jaren), with jaren=True
+
+
+def _jaren_rows(jds) -> list[dict]:
+    """Summary rows of the year model: the amount per goal and year (real and nominal) and the present values."""
+    from model.analysis.jaren import contante_waarde_totaal, groepen
+
+    rows = []
+    for prijzen in ("reeel", "nominaal"):
+        g = groepen(jds, prijzen)
+        for i, groep in enumerate(g["groep"].values):
+            for j, jaar in enumerate(g["jaar"].values):
+                rows.append({"output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
+                             "long_name": f"{groep} in {jaar} ("
+                                          f"{'lopende prijzen' if prijzen == 'nominaal' else 'prijspeil 2024'})",
+                             "pm": False, **describe(g.values[i, :, j]), "rapport_laag": None, "rapport_hoog": None})
+    cw = contante_waarde_totaal(jds)
+    for k, r in enumerate(cw["discontovoet"].values):
+        rows.append({"output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
+                     "long_name": f"Contante waarde per 1-1-2025 bij {100 * r:.2f}% (prijspeil 2024, zonder PM)",
+                     "pm": False, **describe(cw.values[k]), "rapport_laag": None, "rapport_hoog": None})
+    return rows
+
+
+def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None = None,
+            chunk_size: int = DEFAULT_CHUNK, out: str | Path = RUNS_DIR, priors: str | Path | PriorSet | None = None,
+            scenario: str | Path | Scenario | None = None, posterior: str | None = None, store: str = "compact",
+            summaries_only: bool = False, jaren: bool = False, name: str | None = None, progress: Callable[[int], None] | None = None,
+            arguments: Mapping[str, Any] | None = None) -> RunJob:
+    """Run the engine and write a new run folder under ``out``; returns a :class:`RunJob`.
+
+    ``priors``: a prior directory or loaded set (default: the embedded ``priors/``); ``scenario``: a scenario name,
+    file or object (overlays the priors; excludes ``priors``); ``posterior``: ``"gekalibreerd"`` or a calibration
+    run folder, whose joint draws replace the sampled entries. ``store``: which draws ``dataset.nc`` keeps
+    (``compact``, ``full``, ``none``); ``summaries_only``: stream (bounded memory at any number of draws, no draws
+    kept). ``name``: a fixed folder name (batch tasks) instead of ``run-<stamp>-<hex>``."""
+    t0 = time.perf_counter()
+    if scenario is not None and priors is not None:
+        raise UsageError("give either priors or a scenario (a scenario names its own priors)")
+    if store not in dataset.STORE:
+        raise UsageError(f"store must be one of {', '.join(dataset.STORE)}, got {store!r}")
+    out = Path(out)
+    post = None
+    if posterior is not None:
+        from model.jobs.calibrate import load_posterior
+
+        post = load_posterior(posterior, (out, RUNS_DIR))
+    posterior_rows = (post.names, post.draws) if post is not None else None
+    if scenario is not None:
+        sc = load_scenario(scenario)
+        plan = scenario_plan(sc, chunk_size, posterior=posterior_rows)
+    else:
+        sc = None
+        plan = make_plan(priors if isinstance(priors, PriorSet) else load_priors(priors), load_gebieden(),
+                         chunk_size=chunk_size, posterior=posterior_rows)
+    prior_set, gebieden = plan.priors, plan.gebieden
+    threads = threads or default_threads()
+    keep = not summaries_only and (jaren or store != "none" or draws <= 2_000_000)
+    result = run(plan=plan, draws=draws, seed=seed, threads=threads, keep=keep,
+                 keep_inputs=True if store == "full" and keep else RANK_CHECK_DRAWS, progress=progress)
+    t_engine = time.perf_counter()
+    rows = summarise(result)
+    jds = None
+    extra_inputs: dict[str, str] = {}
+    if jaren:
+        from model.analysis.jaren import jaren_dataset
+        from model.spec.jaren import load_jaren_priors
+
+        jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
+        jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
+                            instellingen=sc.jaren if sc else None)
+        rows += _jaren_rows(jds)
+        extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
+    t_summary = time.perf_counter()
+    if post is not None:
+        extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
+    folder = RunFolder(out, "run", name=name, command="run")
+    with folder as tmp:
+        dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none")
+        if jds is not None:
+            dataset.write_jaren(tmp / "dataset.nc", jds)
+        tables.write_summary(rows, tmp / "summary.csv")
+        (tmp / "summary.md").write_text(tables.overview_table(rows, markdown=True) + "\n\n"
+                                        + tables.regional_table(rows, markdown=True) + "\n", encoding="utf-8")
+        write_json(fit_table(prior_set), tmp / "prior_fits.json")
+        if plan.names and plan.copula.blocks:   # on the first draws of the run
+            x = np.vstack([result.inputs[name][:RANK_CHECK_DRAWS] for name in plan.names])
+            write_json(rank_correlation_report(x, plan.copula), tmp / "rank_correlations.json")
+        t_write = time.perf_counter()
+        charts.s_curves(result, rows, tmp)
+        charts.intervals(rows, tmp)
+        if jds is not None:
+            plots.fan_chart(jds, tmp / "fan_chart")
+        t_plots = time.perf_counter()
+        args = {"draws": draws, "seed": seed, "threads": threads, "chunk_size": chunk_size, "store": store,
+                "summaries_only": summaries_only, "jaren": jaren,
+                "priors": None if sc is not None else prior_set.directory,
+                "scenario": None if sc is None else sc.naam,
+                "scenario_definition": None if sc is None else sc.definition(),
+                "posterior": None if post is None else str(post.folder), **(arguments or {})}
+        mcse = {r["output"]: {k: r[k] for k in r if k.startswith("mcse_")} for r in rows
+                if r["soort"] in ("kolom", "deelopgave", "totaal")}
+        manifest = write_manifest(
+            tmp, "run", arguments=args, inputs=input_hashes(prior_set, gebieden, extra_inputs),
+            random={"seed": seed, "stream": STREAM, "chunk_size": plan.chunk_size, "n_chunks": result.n_chunks},
+            timings={"engine": t_engine - t0, "summary": t_summary - t_engine, "write": t_write - t_summary,
+                     "plots": t_plots - t_write, "total": time.perf_counter() - t0},
+            results={"draws": draws, "draws_kept": result.has_draws, "sampled_entries": len(plan.names),
+                     "posterior": None if post is None else {"folder": str(post.folder), "posterior_sha256": post.sha256,
+                                                             "rows": int(post.draws.shape[0])},
+                     "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
+                     "mc_standard_errors": mcse})
+    return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds)
