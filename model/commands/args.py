@@ -1,4 +1,4 @@
-"""argparse types shared by the subcommands of ``cli.py``.
+"""argparse types shared by the subcommands of ``cli.py`` (``model.commands``).
 
 A bad value stops the command before any work is done. argparse prints its usual message, which names the
 option, and exits with status 2:
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from model.paths import RUNS_DIR
 
 
 def _integer(text: str) -> int:
@@ -52,3 +54,16 @@ def output_folder(text: str) -> str:
     if Path(text).exists() and not Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text}: exists and is not a folder")
     return text
+
+
+
+def add_out(parser: argparse.ArgumentParser) -> None:
+    """``--out``: the folder that receives the command's run folder (default: the project's ``runs/``)."""
+    parser.add_argument("--out", type=output_folder, default=str(RUNS_DIR),
+                        help="folder that receives the run folder (default: the project's runs/)")
+
+
+def add_priors(parser: argparse.ArgumentParser, posterior: bool = False) -> None:
+    """``--priors``: the prior directory; with ``posterior`` also a calibration to draw from."""
+    extra = ", or 'gekalibreerd' / a calibration run folder for the posterior" if posterior else ""
+    parser.add_argument("--priors", default=None, help=f"prior directory (default: the embedded priors/){extra}")

@@ -1,0 +1,35 @@
+"""The command line: one module per command group registers its subcommand (options, help) and its handler, which
+calls the command's job (``model.jobs``) and prints for people or as JSON.
+
+Registering imports nothing heavy: every handler imports what it needs when it runs, so ``cli.py --help`` and
+``cli.py reproduce`` start fast. Bad input ends in one line ``error: <file>: <entry>: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from model.commands import batch, calibrate, reproduce, run, sensitivity
+from model.errors import PriorError, SettingError, UsageError
+
+GROUPS = (reproduce, run, sensitivity, calibrate, batch)   # in the order of `cli.py --help`
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cli.py", description="Probabilistic model of the NPVR financial task "
+                                     "(Rebel, Top-down analyse financiële opgave NPVR)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (PriorError, SettingError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

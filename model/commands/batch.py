@@ -1,0 +1,51 @@
+"""``batch``: scenarios × seeds as Dask tasks (``model.jobs.batch``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from model.commands.args import non_negative_int, output_folder, positive_int
+from model.engine.plan import DEFAULT_CHUNK
+from model.paths import RUNS_DIR
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    """0 when every run is finished, 1 when some failed, 2 on a usage error."""
+    from model.jobs.batch import run_batch
+
+    try:
+        res = run_batch(args.specs, args.seeds, draws=args.draws, out_dir=args.out, scheduler=args.scheduler,
+                        n_workers=args.workers, resume=not args.no_resume, chunk_size=args.chunk_size,
+                        scenario_dir=args.scenario_dir, progress=not args.quiet)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"batch: {len(res.done)} run(s) done, {len(res.skipped)} already finished, {len(res.failed)} failed; "
+          f"results in {res.out_dir}")
+    if res.comparison is not None:
+        print(f"  comparison: {res.comparison}")
+    return 0 if res.ok else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("batch", help="run scenarios x seeds as Dask tasks, one run folder each",
+                       description="Run scenarios x seeds as Dask tasks; each run gets its own folder in the batch "
+                                   "folder, each batch call a new comparison folder. Rerun to resume.")
+    p.add_argument("specs", nargs="+", metavar="SPEC",
+                   help="scenario names (scenarios/<naam>.toml), paths to .toml files, or 'default'")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[20250101],
+                   help="seeds; every scenario runs at each")
+    p.add_argument("--draws", type=positive_int, default=20_000, help="draws per run (default 20000)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of a running Dask scheduler (tcp://host:8786), or 'serial' for no Dask; "
+                        "default: a LocalCluster with --workers processes")
+    p.add_argument("--workers", type=positive_int, default=2, help="worker processes of the LocalCluster (default 2)")
+    p.add_argument("--out", type=output_folder, default=str(RUNS_DIR / "batch"),
+                   help="batch folder (default: the project's runs/batch)")
+    p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK, help="engine chunk size (part of the "
+                                                                                "streams)")
+    p.add_argument("--scenario-dir", default=None, help="folder of the scenario files (default scenarios/)")
+    p.add_argument("--no-resume", action="store_true", help="refuse to start when a run folder exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_batch)

@@ -1,0 +1,64 @@
+"""``run``: the Monte Carlo run (``model.jobs.run.run_job``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from model.commands.args import add_out, add_priors, non_negative_int, positive_int
+from model.engine.plan import DEFAULT_CHUNK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from model.engine import codegen
+    from model.jobs.run import run_job
+    from model.output.tables import overview_table, regional_table, summary_json
+
+    posterior = None
+    priors = args.priors
+    if priors is not None and (priors == "gekalibreerd" or (Path(priors) / "posterior.nc").exists()):
+        posterior, priors = priors, None
+    if codegen.is_compiled() is False:
+        print("compiling the engine with numba: the first run of this code version on this machine takes about "
+              f"10 s more; the machine code is then cached ({codegen.cache_location()})", file=sys.stderr)
+    bar = None
+    if not args.json and args.draws >= 500_000:
+        from tqdm import tqdm
+        bar = tqdm(total=args.draws, unit="draw", unit_scale=True, file=sys.stderr)
+    job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size, out=args.out,
+                  priors=priors, posterior=posterior, store=args.store, summaries_only=args.summaries_only,
+                  progress=bar.update if bar is not None else None)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        out = summary_json(job.rows)
+        out["run_dir"] = str(job.path)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(overview_table(job.rows))
+    print()
+    print(regional_table(job.rows))
+    res = job.result
+    print(f"\n{res.draws:,} trekkingen".replace(",", ".") + f", seed {res.seed}, {res.threads} thread(s), "
+          f"{job.manifest['timings_s']['total']:.1f} s; run folder: {job.path}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="Monte Carlo run: intervals for every deelopgave, goal, column and PM line")
+    p.add_argument("--draws", type=positive_int, default=200_000, help="number of draws (default 200,000)")
+    p.add_argument("--seed", type=non_negative_int, default=20250101, help="seed of the random stream (default 20250101)")
+    p.add_argument("--threads", type=positive_int, default=None, help="threads (default: up to 2)")
+    p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK,
+                   help="draws per chunk; part of the random stream's definition")
+    add_out(p)
+    add_priors(p, posterior=True)
+    p.add_argument("--store", default="compact", metavar="MODE",
+                   help="draws kept in dataset.nc: compact (the aggregates; default), full (every output and "
+                        "sampled entry), none (summaries only)")
+    p.add_argument("--summaries-only", action="store_true", help="stream: bounded memory at any number of draws, "
+                                                                 "no draws kept")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (euros)")
+    p.set_defaults(func=_cmd_run)
