@@ -4,12 +4,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from model.sensitivity import (
+from model.analysis.sensitivity import (
     InputSpec,
     groups_from_labels,
-    plot_sobol,
-    plot_spider,
-    plot_tornado,
     sobol,
     spider,
     tornado,
@@ -286,21 +283,3 @@ def _assert_written(paths, stem):
     assert sorted(p.suffix for p in paths) == [".png", ".svg"]
     for p in paths:
         assert p.exists() and p.stat().st_size > 0 and p.name.startswith(stem)
-
-
-def test_plots_written(tmp_path):
-    spec = product_spec()
-    t = tornado(product, spec)
-    _assert_written(plot_tornado(t, tmp_path / "sub" / "tornado.x", title="Tornado", report_value=14.0),
-                    "tornado.x")
-    q = np.linspace(0.05, 0.95, 19)
-    s = spider(product, spec, quantiles=q)
-    _assert_written(plot_spider(s, tmp_path / "spider", title="Spider", quantiles=q, base=t.base,
-                                report_value=14.0), "spider")
-    corr = np.eye(4)
-    corr[0, 1] = corr[1, 0] = 0.5
-    res = sobol(group_model, group_spec(corr), n_base=2**8, seed=0, groups="kinds")
-    _assert_written(plot_sobol(res, tmp_path / "sobol", title="Sobol"), "sobol")
-    _assert_written(plot_sobol(res, tmp_path / "sobol_groups", title="Groups", which="groups"), "sobol_groups")
-    _assert_written(plot_sobol(res, tmp_path / "sobol_corr", title="Corr", which="correlated_groups"),
-                    "sobol_corr")

@@ -1,4 +1,6 @@
-"""Tests for model.dependence (Gaussian copula for declared rank correlations)."""
+"""The declared correlations (``model.spec.dependence``: reading, checking, the copula's matrices) and the copula as
+the engine applies it (``model.engine.run.transform``, the production form of ``model.engine.blocks
+.correlate_block``)."""
 
 import json
 import os
@@ -12,16 +14,26 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from model.dependence import (
+from model.engine.run import transform
+from model.errors import PriorError
+from model.spec.dependence import (
     CorrelationRepairWarning,
     build_copula,
-    correlate,
     normal_to_spearman,
+    parse_declarations,
     rank_correlation_report,
     spearman_to_normal,
 )
+from model.spec.fitting import Marginal
 
-ROOT = Path(__file__).resolve().parents[1]
+STANDARD = Marginal("normal", (0.0, 1.0), -np.inf, np.inf)
+
+
+def correlate(z: np.ndarray, plan) -> None:
+    """The engine's copula on standard normal scores, in place (standard normal marginals keep the scores)."""
+    z[...] = transform(z, [STANDARD] * z.shape[0], plan)
+
+ROOT = Path(__file__).resolve().parents[2]
 WHERE = "priors/correlaties.yaml"
 
 NAMES = ("a", "b", "c", "d", "e", "f", "g")
@@ -61,7 +73,7 @@ def test_requested_matrix_and_blocks():
 
 
 def test_no_declarations_is_identity():
-    for declared in (None, {}, {"groepen": None, "paren": None}):
+    for declared in (None, {"groepen": None, "paren": None}):
         plan = build_copula(NAMES, declared)
         np.testing.assert_array_equal(plan.requested, np.eye(7))
         assert plan.blocks == () and plan.chol == ()
@@ -187,22 +199,37 @@ def test_feasible_declaration_emits_no_warning():
         ({"paren": [["a", "b"]]}, ["paren[0]"]),
         ({"groepen": {"g1": {"rho": 0.3, "members": ["a", "b"]}}}, ["groepen.g1", "members"]),
         ({"pairs": []}, ["pairs"]),
+        ({"parren": [["a", "b", 0.3]]}, ["parren"]),
         ({"paren": [["a", "b", "0.3"]]}, ["paren[0]", "number"]),
+        ({"groepen": {"g1": {"rho": 0.3, "leden": ["a"]}}}, ["groepen.g1", "at least two"]),
+        ({"groepen": {"g1": {"rho": 0.3, "leden": "a"}}}, ["groepen.g1", "at least two"]),
+        ({"groepen": [["a", "b"]]}, ["groepen", "mapping"]),
+        ({"paren": {"a": "b"}}, ["paren", "list"]),
+        ({"paren": [["a", "b", 0.3, 0.1]]}, ["paren[0]"]),
+        ({"paren": ["ab"]}, ["paren[0]"]),
+        ({}, ["(file)", "nothing"]),
+        (None, ["(file)", "empty"]),
+        ([["a", "b", 0.3]], ["(file)", "mapping"]),
     ],
 )
 def test_invalid_declarations(declared, fragments):
-    with pytest.raises(ValueError) as exc:
-        build_copula(NAMES, declared, where=WHERE)
+    """Every malformed declaration is a PriorError naming the file and the entry -- nothing is dropped silently."""
+    with pytest.raises(PriorError) as exc:
+        parse_declarations(declared, NAMES, WHERE)
     msg = str(exc.value)
     assert msg.startswith(WHERE + ": ")
     for frag in fragments:
         assert frag in msg, (frag, msg)
 
 
-def test_error_is_prior_error():
-    errors = pytest.importorskip("model.errors")
-    with pytest.raises(errors.PriorError):
-        build_copula(NAMES, {"paren": [["a", "b", 1.5]]})
+def test_declarations_are_checked_against_all_entries_before_any_is_dropped():
+    """An entry that a run fixes is left out of its copula; a name that is no entry at all is an error, even at
+    rho 0.99."""
+    declared = parse_declarations({"paren": [["a", "b", 0.5], ["c", "d", 0.99]]}, NAMES, WHERE)
+    plan = build_copula(("a", "b", "c"), declared)      # d is fixed in this run
+    assert plan.requested[0, 1] == 0.5 and plan.requested[0, 2] == plan.requested[1, 2] == 0.0
+    with pytest.raises(PriorError, match="unknown prior entry 'dd'"):
+        parse_declarations({"paren": [["c", "dd", 0.99]]}, NAMES, WHERE)
 
 
 def test_same_value_declared_twice_is_fine():
@@ -210,14 +237,12 @@ def test_same_value_declared_twice_is_fine():
     assert plan.requested[0, 1] == 0.3
 
 
-def test_correlate_rejects_bad_input():
+def test_transform_refuses_a_copula_of_other_parameters():
     plan = _plan()
-    with pytest.raises(ValueError):
-        correlate(np.zeros((6, 10)), plan)
-    with pytest.raises(ValueError):
-        correlate(np.zeros((7, 10), dtype=np.float32), plan)
-    with pytest.raises(ValueError):
-        correlate(np.asfortranarray(np.zeros((7, 10))), plan)
+    with pytest.raises(ValueError, match="rows"):
+        transform(np.zeros((6, 10)), [STANDARD] * 7, plan)
+    with pytest.raises(ValueError, match="parameters"):
+        transform(np.zeros((6, 10)), [STANDARD] * 6, plan)
 
 
 # ---------------------------------------------------------------------------- jit parity
@@ -232,12 +257,13 @@ _PARITY_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from model.dependence import build_copula, correlate
+    from model.engine.run import transform
+    from model.spec.dependence import build_copula
+    from model.spec.fitting import Marginal
     names, declared = json.loads(sys.argv[2])
     plan = build_copula(names, declared)
     z = np.random.default_rng(7).standard_normal((len(names), 5000))
-    correlate(z, plan)
-    np.save(sys.argv[1], z)
+    np.save(sys.argv[1], transform(z, [Marginal("normal", (0.0, 1.0), -np.inf, np.inf)] * len(names), plan))
     """
 )
 

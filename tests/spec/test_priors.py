@@ -1,6 +1,7 @@
-"""The prior files in ``priors/``: provenance, consistency, and the strict loader's refusal of bad input.
+"""The prior files in ``priors/`` and their loader (``model.spec.priors``): provenance, consistency, the strict
+loader's refusal of bad input, and the fit cache.
 
-The content checks read the YAML files directly (``yaml.safe_load``), independently of ``model.priors``, so
+The content checks read the YAML files directly (``yaml.safe_load``), independently of ``model.spec.priors``, so
 they hold even if the loader's own checks were loosened. The bad-input tests copy the embedded priors to a
 temporary directory, corrupt one file, and require a :class:`model.errors.PriorError` whose message names
 both the file and the entry.
@@ -9,21 +10,18 @@ both the file and the entry.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
 import pytest
 import yaml
 
-from model.data import load_gebieden
+from model.deelopgaven.registry import required_inputs
 from model.errors import PriorError
-from model.evaluate import required_inputs
-from model.priors import BIBLIOGRAPHY, CORRELATIONS, PRIORS_DIR, fit_entry, load_priors
-from model.registry import DEELOPGAVEN
-
-ROOT = Path(__file__).resolve().parents[1]
+from model.paths import PRIORS_DIR
+from model.spec import priors as priors_module
+from model.spec.data import load_gebieden
+from model.spec.priors import BIBLIOGRAPHY, CORRELATIONS, fit_entry, load_priors
 PRIOR_FILES = sorted(p for p in PRIORS_DIR.glob("*.yaml") if p.name not in (BIBLIOGRAPHY, CORRELATIONS))
 BIB = yaml.safe_load((PRIORS_DIR / BIBLIOGRAPHY).read_text(encoding="utf-8"))
 
@@ -96,13 +94,10 @@ def test_load_priors_with_fit_succeeds():
 
 @pytest.mark.parametrize("name", [n for _, n, _ in RAW])
 def test_each_distribution_fits(priors, name):
-    assert fit_entry(priors[name]) is not None
-
-
-def test_registry_priors_files_exist():
-    names = {p.name for p in PRIOR_FILES}
-    for d in DEELOPGAVEN:
-        assert d.priors_file in names, d.naam
+    marginal, report = fit_entry(priors[name])
+    assert marginal.family == priors[name].spec.family
+    assert report.max_rel_error <= 0.02
+    assert set(report.stated) == set(report.achieved)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -119,6 +114,17 @@ def test_every_kernel_input_is_a_prior_or_data(priors):
 def test_every_prior_is_used_by_a_kernel(priors):
     orphans = sorted(set(priors.names) - set(required_inputs()))
     assert orphans == [], f"prior entries no kernel uses: {orphans}"
+
+
+def test_an_entry_no_kernel_uses_is_refused(tmp_path):
+    directory = _copy(tmp_path)
+    path = directory / FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["entries"]["eenmalige_ov_kosten_per_provinsie"] = dict(data["entries"][ENTRY])   # a misspelt copy
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(PriorError, match="no kernel uses this entry") as exc:
+        load_priors(directory, fit=False)
+    _assert_names_file_and_entry(exc, entry="eenmalige_ov_kosten_per_provinsie")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -222,16 +228,6 @@ def test_entry_defined_in_two_files_is_refused(tmp_path):
     _assert_names_file_and_entry(exc, file="zz_extra.yaml")
 
 
-@pytest.mark.parametrize("kind", ["unknown_key", "negative_cost", "unknown_source_id"])
-def test_cli_reproduce_with_bad_priors_exits_2(tmp_path, kind):
-    directory = _corrupt(tmp_path, CORRUPTIONS[kind])
-    proc = subprocess.run([sys.executable, "cli.py", "reproduce", "--priors", str(directory)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 2, proc.stderr
-    assert FILE in proc.stderr and ENTRY in proc.stderr, proc.stderr
-    assert proc.stdout == ""
-
-
 # --------------------------------------------------------------------------------------------------------------
 # streefwaarden (Table A1) are documented per facility; HBO/WO is 60 min OV (docs/deviations.md D4)
 
@@ -258,12 +254,33 @@ def test_streefwaarde_documented_per_facility(priors, voorziening):
 
 
 def test_fit_table_reports_every_entry_within_tolerance():
-    import json
-
-    out = subprocess.run([sys.executable, "cli.py", "priors", "--json"], cwd=ROOT, capture_output=True, text=True,
-                         check=True, timeout=300)
-    rows = json.loads(out.stdout)
-    assert {r["entry"] for r in rows} == set(load_priors().entries)
+    rows = priors_module.fit_table(load_priors())
+    assert {r["entry"] for r in rows} == {n for _, n, _ in RAW}
     for r in rows:
         assert r["max_rel_error"] <= 0.02, r
         assert set(r["stated"]) == set(r["achieved"])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the fit cache: what a later process reads back is what the fit gave
+
+
+def test_fit_cache_gives_the_fit_itself(tmp_path, monkeypatch, priors):
+    """A fit read back from the cache (a fresh in-memory cache, the same NPVR_CACHE) equals the fit: parameters,
+    lookup table and report; a damaged cache file is fitted again and rewritten."""
+    monkeypatch.setenv("NPVR_CACHE", str(tmp_path))
+    monkeypatch.setattr(priors_module, "_FIT_CACHE", {})
+    names = ["stichtingskosten_basisschool", "aandeel_publiek_capaciteit", "normniveau", "bereik_apotheek"]
+    fitted = {n: fit_entry(priors[n]) for n in names}
+    files = sorted((tmp_path / "fits").glob("*.json"))
+    assert len(files) == len(names)
+    monkeypatch.setattr(priors_module, "_FIT_CACHE", {})
+    files[0].write_text("{not json", encoding="utf-8")
+    for n in names:
+        marginal, report = fit_entry(priors[n])
+        m0, r0 = fitted[n]
+        assert marginal.family == m0.family and marginal.params == m0.params, n
+        assert (marginal.lower, marginal.upper) == (m0.lower, m0.upper), n
+        assert (marginal.table == m0.table).all() and marginal.table.shape == m0.table.shape, n
+        assert report == r0, n
+    assert all(f.read_text(encoding="utf-8").startswith("{\"family\"") for f in files)

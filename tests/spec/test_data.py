@@ -1,4 +1,4 @@
-"""Municipality data: the reconstructed NPVR membership and its CBS KWB 2024 figures (SOURCES §1)."""
+"""Municipality data: the reconstructed NPVR membership and its CBS KWB 2024 figures (docs/sources.md §1)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from model.data import DATA_DIR, MEMBERSHIP_FILE, REGIOS, load_gebieden
+from model.spec.data import DATA_DIR, MEMBERSHIP_FILE, REGIOS, load_gebieden
 from model.errors import PriorError
 
-# SOURCES §1: region -> (number of gemeenten, inhabitants 1-1-2024, dwellings 1-1-2024), CBS KWB 2024
+# docs/sources.md §1: region -> (number of gemeenten, inhabitants 1-1-2024, dwellings 1-1-2024), CBS KWB 2024
 PER_REGIO = {
     "Kop van Noord-Holland": (4, 167_513, 78_764),
     "Noord- en Oost-Groningen": (8, 292_683, 140_499),

@@ -1,0 +1,29 @@
+"""``cli.py run`` (``model.commands.run``): the JSON and the text a user reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from support import cli
+
+
+def test_run_json_intervals_contain_the_report_figures(tmp_path):
+    proc = cli("run", "--draws", "20000", "--json", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    printed = {"publieke_restopgave": (3.6e9, 3.6e9), "exploitatielasten": (0.6e9, 0.6e9),
+               "investeringsopgave": (6.3e9, 11.8e9)}
+    for k, (lo, hi) in printed.items():
+        t = res["totaal"][k]
+        assert set(t) >= {"mean", "p5", "p50", "p95"}
+        assert t["p5"] <= lo and hi <= t["p95"], (k, t)
+    assert Path(res["run_dir"]).parent == tmp_path
+    assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit", "regio_00"}
+
+
+def test_run_text_shows_the_tables_and_the_folder(tmp_path):
+    proc = cli("run", "--draws", "3000", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "uitkomst (mld. €)" in proc.stdout and "Zuid-Limburg" in proc.stdout
+    assert "3.000 trekkingen, seed 20250101" in proc.stdout and str(tmp_path) in proc.stdout

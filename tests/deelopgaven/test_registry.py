@@ -1,0 +1,73 @@
+"""The deelopgaven and their registry (``model.deelopgaven``): the explicit list, its inputs and lines, the kernels
+run in registry order on plain values, and a layer that needs neither numba nor scipy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model.analysis.report import input_values
+from model.deelopgaven import kernels
+from model.deelopgaven.registry import (DEELOPGAVEN, by_name, check_inputs, column_totals, cost_lines, evaluate,
+                                        line_names, required_inputs)
+from model.errors import PriorError
+from model.paths import REPO
+from model.spec.data import load_gebieden
+from model.spec.priors import load_priors
+
+
+@pytest.fixture(scope="module")
+def values():
+    return input_values(load_priors(fit=False), load_gebieden(), "point")
+
+
+def test_every_deelopgave_is_registered_once_with_a_declared_kernel():
+    names = [d.naam for d in DEELOPGAVEN]
+    assert len(names) == len(set(names)) == 13
+    declared = {f for f, _ in kernels.JITABLE}
+    for d in DEELOPGAVEN:
+        assert d.kernel in declared, d.naam
+        assert by_name(d.naam) is d
+    with pytest.raises(KeyError, match="unknown deelopgave"):
+        by_name("regionale_economie")
+
+
+def test_inputs_come_before_their_use(values):
+    produced = set()
+    for d in DEELOPGAVEN:
+        for name in d.inputs:
+            assert name in produced or name in required_inputs(), (d.naam, name)
+        produced.update(line.naam for line in d.lines)
+    assert len(line_names()) == len(set(line_names()))
+    assert set(values) >= set(required_inputs())
+
+
+def test_evaluate_on_floats_and_arrays_agree(values):
+    lines = evaluate(values)
+    arrays = evaluate({k: np.full(3, v) for k, v in values.items()})
+    assert set(lines) == set(line_names())
+    for name, v in lines.items():
+        np.testing.assert_allclose(arrays[name], v, rtol=1e-15, err_msg=name)
+
+
+def test_missing_inputs_are_named(values):
+    with pytest.raises(PriorError, match="missing entries needed by the kernels: \\['normniveau'\\]"):
+        check_inputs({k: v for k, v in values.items() if k != "normniveau"}, "test")
+
+
+def test_column_totals_leave_pm_out_unless_asked(values):
+    lines = evaluate(values)
+    totals, with_pm = column_totals(lines), column_totals(lines, include_pm=True)
+    pm = sum(lines[line.naam] for d, line in cost_lines() if d.pm and d.kolom == "exploitatielasten")
+    assert with_pm["exploitatielasten"] == pytest.approx(totals["exploitatielasten"] + pm, rel=1e-12)
+    assert pm > 0
+
+
+def test_the_layer_imports_neither_numba_nor_scipy():
+    code = ("import sys, model.deelopgaven.registry, model.spec.priors, model.analysis.report; "
+            "print(sorted(m for m in ('numba', 'scipy', 'xarray', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

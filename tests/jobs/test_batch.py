@@ -1,0 +1,231 @@
+"""Batch runs on Dask (``model.jobs.batch``): scenarios × seeds, each task a run job in its own run folder.
+
+The tests run a small grid (3 scenarios × 2 seeds) serially in this process (the reference), on a real
+``LocalCluster`` of 2 worker processes (bound to 127.0.0.1), and on a cluster whose worker is killed mid-batch; the
+saved results must be identical bit for bit, and the interrupted batch must complete on resume without touching the
+runs that had finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from model.errors import PriorError
+from model.jobs import batch
+from model.jobs.batch import COMPARISON, LOCK, is_finished, run_batch
+from support import check_manifest
+
+SPECS = ["default", "rapport_laag", "83_gemeenten"]
+SEEDS = [1, 2]
+DRAWS = 6000
+NAMES = [f"{s}_seed{seed}_draws{DRAWS}" for s in SPECS for seed in SEEDS]
+pytestmark = pytest.mark.slow
+
+
+def _datasets(path: Path) -> dict:
+    """Every variable of every group of a netCDF file: name -> (dtype, shape, bytes)."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                data = obj[()]
+                out[name] = (str(obj.dtype), obj.shape, data.tobytes() if data.dtype.kind != "O" else repr(data))
+        f.visititems(visit)
+        out["attrs"] = {k: repr(v) for k, v in f.attrs.items()}
+    return out
+
+
+def assert_same_runs(a: Path, b: Path, names=NAMES) -> None:
+    """The saved results of two batch folders are identical bit for bit (manifests: the identity only)."""
+    for name in names:
+        assert is_finished(a / name) and is_finished(b / name), name
+        assert (a / name / "summary.csv").read_bytes() == (b / name / "summary.csv").read_bytes(), name
+        assert _datasets(a / name / "dataset.nc") == _datasets(b / name / "dataset.nc"), name
+        assert batch._identity_of(a / name) == batch._identity_of(b / name), name
+
+
+def _finished(out: Path) -> dict:
+    return {p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("*/manifest.json")
+            if not p.parent.name.startswith(COMPARISON)}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """The reference: the batch run serially in this process, without Dask."""
+    out = tmp_path_factory.mktemp("serial")
+    res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=out, scheduler="serial", progress=False)
+    assert res.ok and sorted(res.done) == sorted(NAMES)
+    return out, res
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster (2 processes, on 127.0.0.1) whose scheduler gives up a task at the first worker death."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    yield cl
+    cl.close()
+
+
+def test_local_cluster_gives_identical_results(serial, tmp_path):
+    """run_batch's default: its own LocalCluster with 2 worker processes; same bits as the serial run."""
+    res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, n_workers=2, progress=False)
+    assert res.ok, res.failed
+    assert sorted(res.done) == sorted(NAMES) and not res.skipped
+    assert_same_runs(tmp_path, serial[0])
+    assert not list(tmp_path.glob(".tmp-*")) and not (tmp_path / LOCK).exists()
+
+
+def test_killed_worker_mid_batch_then_resume(serial, cluster, tmp_path):
+    """Kill a worker process while it runs a task: that task fails and is reported, the others are kept; the resumed
+    batch completes, leaves the finished runs untouched, and matches the serial run."""
+    from distributed import Client
+
+    out = tmp_path / "batch"
+    box: dict = {}
+
+    def first_batch():
+        try:
+            box["res"] = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=out, scheduler=cluster.scheduler_address,
+                                   progress=False)
+        except BaseException as exc:  # pragma: no cover - surfaced below
+            box["exc"] = exc
+
+    thread = threading.Thread(target=first_batch)
+    thread.start()
+    victim = None
+    with Client(cluster.scheduler_address, set_as_default=False) as client:
+        deadline = time.time() + 240
+        while victim is None and thread.is_alive() and time.time() < deadline:
+            if _finished(out):                                     # mid-batch: at least one run finished
+                busy = [w for w, keys in client.processing().items() if any("npvr-" in str(k) for k in keys)]
+                if busy:
+                    victim = busy[0]
+                    try:
+                        client.run(os._exit, 1, workers=[victim])
+                    except Exception:
+                        pass                                       # the worker died under the call
+            time.sleep(0.01)
+    thread.join(timeout=300)
+    assert "exc" not in box, box.get("exc")
+    assert victim is not None, "the batch finished before a worker could be killed"
+    res1 = box["res"]
+    assert res1.failed, "killing a busy worker must fail its task"
+    assert any("KilledWorker" in err for err in res1.failed.values()), res1.failed
+    assert sorted(res1.done + list(res1.failed)) == sorted(NAMES)
+    status = json.loads((out / "batch.json").read_text())
+    assert status["status"] == "failed" and set(status["failed"]) == set(res1.failed)
+
+    finished = _finished(out)
+    # every run reported done is finished; a killed task may (rarely) have finished just before the kill
+    assert set(res1.done) <= set(finished) and set(finished) - set(res1.done) <= set(res1.failed)
+    res2 = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=out, scheduler=cluster.scheduler_address, progress=False)
+    assert res2.ok, res2.failed
+    assert sorted(res2.skipped) == sorted(finished)
+    assert sorted(res2.done) == sorted(set(NAMES) - set(finished))
+    for name, stamp in finished.items():                           # never overwritten
+        p = out / name / "manifest.json"
+        assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp
+    assert_same_runs(out, serial[0])
+    assert not list(out.glob(".tmp-*"))
+    assert json.loads((out / "batch.json").read_text())["status"] == "ok"
+    assert len(list(out.glob(f"{COMPARISON}-*"))) == 2             # each batch call its own comparison
+
+
+def test_failed_task_is_reported_and_resume_completes(serial, tmp_path, monkeypatch, capsys):
+    real = batch.run_job
+
+    def flaky(**kwargs):
+        if kwargs["scenario"].naam == "rapport_laag" and kwargs["seed"] == 2:
+            raise RuntimeError("simulated failure mid-run")
+        return real(**kwargs)
+
+    monkeypatch.setattr(batch, "run_job", flaky)
+    res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, scheduler="serial", progress=False)
+    bad = f"rapport_laag_seed2_draws{DRAWS}"
+    assert list(res.failed) == [bad] and "simulated failure mid-run" in res.failed[bad]
+    assert sorted(res.done) == sorted(n for n in NAMES if n != bad)
+    assert bad in capsys.readouterr().err
+    assert not (tmp_path / bad).exists() and not list(tmp_path.glob(".tmp-*"))
+    assert json.loads((tmp_path / "batch.json").read_text())["runs"][bad] == "failed"
+    monkeypatch.undo()
+    res2 = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, scheduler="serial", progress=False)
+    assert res2.ok and res2.done == [bad] and len(res2.skipped) == 5
+    assert_same_runs(tmp_path, serial[0])
+
+
+def test_finished_runs_are_never_overwritten_or_mixed(serial):
+    out = serial[0]
+    with pytest.raises(FileExistsError, match="finished run exists"):
+        run_batch(SPECS[:1], SEEDS[:1], draws=DRAWS, out_dir=out, scheduler="serial", resume=False, progress=False)
+    with pytest.raises(FileExistsError, match=r"different definition \(differs in \['chunk_size'\]\)"):
+        run_batch(SPECS[:1], SEEDS[:1], draws=DRAWS, out_dir=out, scheduler="serial", chunk_size=1000,
+                  progress=False)
+
+
+def test_a_second_batch_into_a_held_folder_is_refused(tmp_path):
+    """One batch at a time per folder: a live lock refuses the second (exit 2 from the command line), a lock left by
+    a process that is gone is taken over."""
+    out = tmp_path / "b"
+    out.mkdir()
+    (out / LOCK).write_text(json.dumps({"pid": os.getpid(), "host": batch.socket.gethostname()}), encoding="utf-8")
+    with pytest.raises(FileExistsError, match="another batch"):
+        run_batch(["default"], [1], draws=100, out_dir=out, scheduler="serial", progress=False)
+    assert sorted(p.name for p in out.iterdir()) == [LOCK]
+    (out / LOCK).write_text(json.dumps({"pid": 2**22 + 12345, "host": batch.socket.gethostname()}), encoding="utf-8")
+    res = run_batch(["default"], [1], draws=100, out_dir=out, scheduler="serial", progress=False)
+    assert res.ok and not (out / LOCK).exists()
+
+
+def test_batch_comparison(serial):
+    out, res = serial
+    folder = res.comparison
+    assert folder.parent == out and folder.name.startswith(f"{COMPARISON}-")
+    with open(folder / "batch_vergelijking.csv", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["output", "statistiek", *SPECS]
+    table = {(r[0], r[1]): dict(zip(SPECS, map(float, r[2:]))) for r in rows[1:]}
+    inv = table[("totaal_investeringsopgave", "p50")]
+    assert inv["rapport_laag"] < inv["default"] < inv["83_gemeenten"]
+    cw = table[("contante_waarde_0.0225", "p50")]
+    assert cw["default"] < table[("contante_waarde_0.0160", "p50")]["default"]   # discounting more lowers it
+    with open(folder / "batch_samenvatting.csv", encoding="utf-8") as fh:
+        long_rows = list(csv.DictReader(fh))
+    assert {(r["scenario"], int(r["seed"])) for r in long_rows} == {(s, seed) for s in SPECS for seed in SEEDS}
+    assert (folder / "batch_vergelijking.png").stat().st_size > 1000
+    manifest = check_manifest(folder, "batch")
+    assert sorted(manifest["results"]["finished"]) == sorted(NAMES)
+    task = check_manifest(out / NAMES[0], "run")
+    assert task["arguments"]["batch_task"] == NAMES[0] and task["random"]["seed"] == 1
+
+
+def test_bad_scenario_stops_the_batch_before_any_run(tmp_path):
+    (tmp_path / "kapot.toml").write_text('[fixed]\nnormniveau = "hoog"\n', encoding="utf-8")
+    with pytest.raises(PriorError, match=r"kapot.toml: fixed.normniveau: non-numeric value 'hoog'"):
+        run_batch(["default", "kapot"], [1], draws=100, out_dir=tmp_path / "out", scheduler="serial",
+                  scenario_dir=tmp_path, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_task_folder_is_readable_with_xarray(serial):
+    import xarray as xr
+
+    folder = serial[0] / NAMES[0]
+    with xr.open_dataset(folder / "dataset.nc", group="jaren", engine="h5netcdf") as ds:
+        assert set(ds["contante_waarde"].dims) == {"chain", "draw", "discontovoet"}
+        assert ds.sizes["chain"] * ds.sizes["draw"] == DRAWS
+    with xr.open_dataset(folder / "dataset.nc", engine="h5netcdf") as ds:
+        assert ds["samenvatting"].dims == ("uitkomst", "statistiek")
+    assert np.isfinite(json.loads((folder / "manifest.json").read_text())["timings_s"]["total"])

@@ -1,0 +1,61 @@
+"""The Monte Carlo run as a job (``model.jobs.run``): the run folder and its manifest, years, and what a failed run
+leaves (the dataset's layout and storage modes: ``tests/output/test_dataset.py``)."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+
+from model.jobs.run import run_job
+from support import check_manifest
+
+FILES = {"dataset.nc", "summary.csv", "summary.md", "manifest.json", "prior_fits.json", "rank_correlations.json",
+         "deelopgaven_intervallen.svg", "s_curve_publieke_restopgave.svg", "s_curve_exploitatielasten.svg",
+         "s_curve_investeringsopgave.svg", "s_curve_pm.svg"}
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    return run_job(draws=20_000, seed=3, out=tmp_path_factory.mktemp("runs"))
+
+
+def test_the_run_folder_holds_every_file_and_a_valid_manifest(job):
+    assert {p.name for p in job.path.iterdir()} == FILES
+    for p in job.path.iterdir():
+        assert p.stat().st_size > 0, p.name
+    manifest = check_manifest(job.path, "run")
+    assert manifest["random"]["seed"] == 3 and manifest["arguments"]["draws"] == 20_000
+    assert manifest["random"]["chunk_size"] > 0 and "SFC64" in manifest["random"]["stream"]
+    assert {"priors/nieuwbouw.yaml", "priors/bronnen.yaml", "priors/correlaties.yaml",
+            "data/npvr_gemeenten_reconstructed.csv"} <= set(manifest["inputs"])
+    assert manifest["versions"]["numba"] and manifest["code"]["git_commit"]
+    assert set(manifest["results"]["mc_standard_errors"]) >= {"totaal_publieke_restopgave", "capaciteit"}
+
+
+def test_a_second_run_never_overwrites_the_first(job):
+    again = run_job(draws=2_000, seed=3, out=job.path.parent)
+    assert again.path != job.path and (job.path / "manifest.json").exists()
+    assert not [p for p in job.path.parent.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_years_add_rows_and_a_group(tmp_path):
+    job = run_job(draws=2_000, seed=2, out=tmp_path, jaren=True, scenario="rapport_laag")
+    soorten = {r["soort"] for r in job.rows}
+    assert {"per_jaar_reeel", "per_jaar_nominaal", "contante_waarde"} <= soorten
+    with xr.open_dataset(job.path / "dataset.nc", group="jaren", engine="h5netcdf") as ds:
+        assert ds["per_jaar_reeel"].dims == ("groep", "jaar", "kwantiel")
+    manifest = check_manifest(job.path, "run")
+    assert manifest["arguments"]["scenario"] == "rapport_laag"
+    assert "scenarios/rapport_laag.toml" in manifest["inputs"] and "scenarios/jaren.yaml" in manifest["inputs"]
+
+
+def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch):
+    from model.output import charts
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(charts, "intervals", broken)
+    with pytest.raises(OSError):
+        run_job(draws=1_000, seed=1, out=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
