@@ -25,8 +25,8 @@ then shows
 4. a posterior predictive check of every printed figure,
 5. the calibrated Table 1.2 column totals.
 
-It uses the **reduced configuration** (4 chains × 500 draws, 400 tuning steps) so that it runs in a few minutes; for real use run
-`python cli.py calibrate` (4 chains × 1000 draws, 1000 tuning steps). The run is written to a temporary folder,
+It uses the **reduced configuration** (`--quick`: 4 chains × 500 draws) so that it runs in a few minutes; for real
+use run `python cli.py calibrate` (4 chains × 1000 draws). The run is written to a temporary folder,
 so this notebook never changes which run counts as `gekalibreerd`.
 """)
 
@@ -40,8 +40,11 @@ import arviz as az
 from IPython.display import Image, display
 
 warnings.filterwarnings("ignore", category=FutureWarning)
-from model import calibration as cal
-from model.priors import load_priors
+from model.analysis.calibration.model import figure_values
+from model.analysis.calibration.sampling import QUICK
+from model.jobs.calibrate import calibrate_job, load_posterior
+from model.spec.priors import load_priors
+from model.spec.published import PUBLISHED
 
 pd.set_option("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60)
 priors = load_priors()
@@ -56,15 +59,15 @@ norm of NL municipalities; `vraagjaar`: now or 2035) the model is evaluated: a b
 `hoog`. A number printed in several places (Table 1.2 and 2.1, say) is one observation.
 
 Error model: the rounding of the printed figure (uniform ± half a unit of the last digit, smoothed to a normal with
-the same sd, `half_unit/√3`) plus a relative model discrepancy `sigma_discrepantie ~ HalfNormal(0.05)` shared by
-all figures. `report_mode` is the model at the priors' point values: every row rounds to its printed figure.
+the same sd, `half_unit/√3`) plus a relative model discrepancy `sigma_discrepantie ~ LogNormal(log 0.02, 0.5)`
+shared by all figures. `report_mode` is the model at the priors' point values: every row rounds to its printed figure.
 """)
 
 code("""
-report_mode = cal.figure_values(priors)
+report_mode = figure_values(priors)
 table = pd.DataFrame([{"figuur": f.name, "printed": f.printed, "unit": "mln €" if f.eenheid_eur == 1e6 else "mld €",
                        "± rounding": f.half_unit, "setting": f.setting, "report_mode": round(report_mode[f.name], 4),
-                       "quantity": f.quantity, "where": f.where} for f in cal.PUBLISHED])
+                       "quantity": f.quantity, "where": f.where} for f in PUBLISHED])
 table
 """)
 
@@ -80,9 +83,9 @@ The first run on a machine compiles the model (PyTensor C cache); later runs reu
 code("""
 out = Path(tempfile.mkdtemp(prefix="npvr-kalibratie-"))
 t0 = time.perf_counter()
-result = cal.calibrate(priors, draws=cal.QUICK["draws"], tune=cal.QUICK["tune"], chains=cal.QUICK["chains"],
-                       seed=2025, out_dir=out, quick=True)
+result = calibrate_job(priors, QUICK, seed=2025, out=out)
 print(f"{time.perf_counter() - t0:.0f} s; run folder {result.path.name}")
+print(f"{QUICK.chains} chains x {QUICK.draws} draws after {QUICK.tune} tuning steps, target_accept {QUICK.target_accept}")
 print(result.message)
 sorted(p.name for p in result.path.iterdir())
 """)
@@ -93,17 +96,18 @@ md("""
 `usable` requires max R-hat < 1.01, no divergent transitions and enough effective draws (bulk and tail ESS > 400,
 100 per chain), in both configurations. A run that fails is still written but marked `usable: false`, and the engine
 refuses it. Four chains, not two: with ~90 parameters, the largest R-hat of two short chains exceeds 1.01 by chance.
+How often the configurations pass, over many seeds: `python bench/calibration.py`.
 """)
 
 code("""
-diag = result.diagnostics
+diag = result.calibration.diagnostics
 pd.DataFrame(diag["checks"]).T.assign(worst=pd.Series(diag["worst_parameter"]))
 """)
 
 code("""
 print(f"mean tree depth {diag['tree_depth_mean']:.1f}, mean step size {diag['step_size_mean']:.3f}; "
-      f"timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in diag["timings_s"].items()))
-idata = result.idata
+      f"timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result.manifest["timings_s"].items()))
+idata = result.calibration.idata
 az.summary(idata, var_names=["sigma_discrepantie"], kind="diagnostics")
 """)
 
@@ -228,8 +232,9 @@ python cli.py calibrate --quick    # reduced configuration
 ```
 
 ```python
-from model.calibration import load_posterior_draws
-names, draws = load_posterior_draws("gekalibreerd")   # newest usable run under runs/
+from model.jobs.calibrate import load_posterior
+posterior = load_posterior("gekalibreerd")   # the newest usable run under runs/
+posterior.names, posterior.draws
 ```
 
 `draws` has one row per joint posterior draw; the engine resamples whole rows, which keeps the posterior
@@ -239,8 +244,8 @@ restopgave per dwelling).
 
 code("""
 if result.usable:
-    names, draws = cal.load_posterior_draws(result.path)
-    print(len(names), "entries,", draws.shape[0], "joint draws")
+    posterior = load_posterior(result.path)
+    print(len(posterior.names), "entries,", posterior.draws.shape[0], "joint draws")
 else:  # the loader refuses a run whose diagnostics failed (allow_unusable=True overrides, for inspection only)
     print("not usable, so the engine would refuse it:", result.message)
 """)
