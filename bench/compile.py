@@ -49,8 +49,9 @@ class Llvm(event.Listener):
         llvm[0] += time.perf_counter() - self.t
 event.register("numba:compile", Compiles())
 event.register("numba:llvm_lock", Llvm())
-from model import engine
-plan = engine.make_plan()
+from model.engine import run as engine
+from model.engine.plan import make_plan
+plan = make_plan()
 t = time.perf_counter()
 engine.run(plan=plan, draws=2000, seed=1, threads=1)
 wall = time.perf_counter() - t

@@ -42,9 +42,10 @@ sys.path.insert(0, str(REPO))
 
 CHILD = r"""
 import json, resource, sys, time
-from model import engine
-plan = engine.make_plan()
-engine.run(plan=plan, draws=engine.DEFAULT_CHUNK, seed=1, threads=1)  # compile / load cache
+from model.engine import run as engine
+from model.engine.plan import DEFAULT_CHUNK, make_plan
+plan = make_plan()
+engine.run(plan=plan, draws=DEFAULT_CHUNK, seed=1, threads=1)  # compile / load cache
 t = time.perf_counter()
 res = engine.run(plan=plan, draws={draws}, seed=1, threads={threads}, keep=False)
 dt = time.perf_counter() - t
@@ -58,15 +59,16 @@ import json, sys, time
 import numpy as np
 sys.path.insert(0, "bench")
 from engine import rng_cost_ns
-from model import engine
-plan = engine.make_plan()
+from model.engine import run as engine
+from model.engine.plan import make_plan
+plan = make_plan()
 hist = engine.pilot_ranges(plan, 1)
 size = plan.chunk_size
-engine.run_chunks(plan, 1, [(0, 0, size)], hist=hist)  # compile / load cache
+engine.run_chunks(plan, 1, [(0, 0, size)], ranges=hist)  # compile / load cache
 rounds = []
 for k in range({rounds}):
     t = time.perf_counter()
-    engine.run_chunks(plan, 1, [(k, k * size, size)], hist=hist)  # one chunk, as a streamed run does it
+    engine.run_chunks(plan, 1, [(k, k * size, size)], ranges=hist)  # one chunk, as a streamed run does it
     per_draw = (time.perf_counter() - t) / size * 1e9
     n = size * len(plan.names)
     rounds.append({{"engine_ns": per_draw, "own_ns": rng_cost_ns(n=n, repeats=1),
@@ -94,15 +96,15 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
     """The same model, chunked, in plain numpy/scipy (no numba): returns the outputs' means."""
     from scipy.special import ndtr
 
-    from model.evaluate import evaluate
-    from model.priors import fit_entry
+    from model.deelopgaven.registry import evaluate
+    from model.engine.plan import effective_weights, output_definitions
+    from model.engine.run import chunk_bounds
 
-    marginals = [fit_entry(plan.priors[n])[0] for n in plan.names]
-    n_lines = len(plan.line_names)
-    w_out = plan.weights[:, n_lines:]  # outputs built from earlier outputs: y = (I - W_out)^-1 W_lines lines
-    direct = np.linalg.solve(np.eye(w_out.shape[0]) - w_out, plan.weights[:, :n_lines])
+    marginals = plan.marginals
+    _, weights, _ = output_definitions(plan.gebieden)
+    direct = effective_weights(weights, len(plan.line_names))   # every output as weights on the lines
     sums = np.zeros(len(plan.outputs))
-    for k, _, m in [(k, s, n) for k, s, n in __import__("model.engine", fromlist=["x"]).chunk_bounds(draws, chunk)]:
+    for k, _, m in chunk_bounds(draws, chunk):
         rng = np.random.default_rng([seed, k])
         z = rng.standard_normal((len(plan.names), m))
         for idx, L in zip(plan.copula.blocks, plan.copula.chol):
@@ -117,7 +119,7 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
                 values[name] = mg.ppf(ndtr(z[i]))
         for name, v in plan.constants.items():
             values[name] = np.full(m, v)
-        lines = evaluate(values, python=True)
+        lines = evaluate(values)
         line_matrix = np.vstack([np.broadcast_to(lines[n], (m,)) for n in plan.line_names])
         sums += (direct @ line_matrix).sum(axis=1)
     return sums / draws
@@ -128,7 +130,7 @@ def _fill_loops():
     """The two timing loops of :func:`rng_cost_ns`, compiled once per process."""
     import numba
 
-    from model.blocks import normals_block
+    from model.engine.rng import normals_block
 
     @numba.njit(nogil=True)
     def fill(rng, z, repeats):
@@ -149,9 +151,9 @@ def _fill_loops():
 def rng_cost_ns(bit_generator=None, n: int = 20_000_000, repeats: int = 3) -> float:
     """Cost of one standard normal, filling a cache-resident (86, 128) buffer as the engine does; the best of
     ``repeats`` timings. ``bit_generator=None``: the engine's own inline SFC64 and ziggurat
-    (``model.blocks.normals_block``, numpy's numbers bit for bit); otherwise numba's ``Generator`` support on
+    (``model.engine.rng.normals_block``, numpy's numbers bit for bit); otherwise numba's ``Generator`` support on
     that numpy bit generator (``np.random.SFC64``: the same numbers)."""
-    from model.engine import chunk_generator, chunk_state
+    from model.engine.rng import chunk_generator, chunk_state
 
     fill, fill_inline = _fill_loops()
     z = np.empty((86, 128))
@@ -174,10 +176,10 @@ def pymc_prior_predictive(draws: int) -> float | None:
     try:
         import pymc as pm
 
-        from model import calibration
+        from model.analysis.calibration.model import build_model
     except ImportError:
         return None
-    model, _ = calibration.build_model()
+    model, _ = build_model()
     with model:
         pm.sample_prior_predictive(draws=100, random_seed=1)  # compile
         t = time.perf_counter()
@@ -188,8 +190,9 @@ def pymc_prior_predictive(draws: int) -> float | None:
 FIRST_CALL = r"""
 import json, time
 t0 = time.perf_counter()
-from model import engine
-plan = engine.make_plan()
+from model.engine import run as engine
+from model.engine.plan import make_plan
+plan = make_plan()
 t1 = time.perf_counter()
 engine.run(plan=plan, draws=2000, seed=1)
 t2 = time.perf_counter()
@@ -228,13 +231,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    from model import engine
+    from model.engine import run as engine
+    from model.engine.plan import DEFAULT_CHUNK, make_plan
 
-    plan = engine.make_plan()
+    plan = make_plan()
     n_var = len(plan.names)
     seed = 1
     draws_cmp = 200_000 if args.quick else 1_000_000
-    engine.run(plan=plan, draws=engine.DEFAULT_CHUNK, seed=seed)  # compile
+    engine.run(plan=plan, draws=DEFAULT_CHUNK, seed=seed)  # compile
     t = time.perf_counter()
     res = engine.run(plan=plan, draws=draws_cmp, seed=seed, threads=1, keep=False)
     t_numba1 = time.perf_counter() - t
@@ -242,7 +246,7 @@ def main() -> None:
     engine.run(plan=plan, draws=draws_cmp, seed=seed, threads=2, keep=False)
     t_numba2 = time.perf_counter() - t
     t = time.perf_counter()
-    np_means = numpy_implementation(plan, draws_cmp, seed, engine.DEFAULT_CHUNK)
+    np_means = numpy_implementation(plan, draws_cmp, seed, DEFAULT_CHUNK)
     t_numpy = time.perf_counter() - t
     rel = np.max(np.abs(np_means - res.stats.mean) / np.abs(res.stats.mean))
     print(f"model: {n_var} sampled entries (variates per draw), {len(plan.outputs)} outputs, chunk {plan.chunk_size}")
@@ -255,7 +259,7 @@ def main() -> None:
     pp_draws = 2_000 if args.quick else 10_000
     t_pp = pymc_prior_predictive(pp_draws)
     if t_pp is None:
-        print("  pymc.sample_prior_predictive: not available (model.calibration has no prior model builder)")
+        print("  pymc.sample_prior_predictive: not available (PyMC is not installed)")
     else:
         per_draw_pp = t_pp / pp_draws
         print(f"  pymc.sample_prior_predictive: {pp_draws:,} draws in {t_pp:.2f} s ({1 / per_draw_pp:,.0f} draws/s); "

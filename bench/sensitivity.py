@@ -1,4 +1,4 @@
-"""Benchmark of ``model.sensitivity.sobol`` on a synthetic vectorised model with 80 inputs.
+"""Benchmark of ``model.analysis.sensitivity.sobol`` on a synthetic vectorised model with 80 inputs.
 
 The model is a sum of 40 products ``q_k * c_k`` (a "hoeveelheid" times a "kental"); the
 quantities are lognormal, the unit costs are scaled beta (PERT-like) whose inverse CDF is
@@ -24,7 +24,7 @@ from scipy.special import betaincinv, ndtri
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.sensitivity import InputSpec, sobol  # noqa: E402
+from model.analysis.sensitivity import InputSpec, sobol  # noqa: E402
 
 N_PAIRS = 40
 

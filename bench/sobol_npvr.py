@@ -1,4 +1,4 @@
-"""Timing of the NPVR Sobol' analysis (``model.sensitivity_npvr.sobol_npvr``) on the full model.
+"""Timing of the NPVR Sobol' analysis (``model.analysis.sensitivity_npvr.sobol_npvr``) on the full model.
 
 All sampled prior entries (~86 inputs), Saltelli design with ``N = 2**log2n`` base samples, bootstrap
 confidence intervals (100 resamples), per-input indices plus the grouped indices (by deelopgave, by kind,
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from model.engine import make_plan  # noqa: E402
-from model.sensitivity_npvr import input_spec, model_function, sobol_npvr  # noqa: E402
+from model.engine.plan import make_plan  # noqa: E402
+from model.analysis.sensitivity_npvr import input_spec, model_function, sobol_npvr  # noqa: E402
 
 
 def main(argv=None) -> int:

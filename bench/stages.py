@@ -3,7 +3,7 @@
     python bench/stages.py             # 20 chunks of 2^16 draws, 1 thread
     python bench/stages.py --chunks 5
 
-The chunk loop of ``model/chunk.py`` is compiled once more with a cycle-counter read (``llvm.readcyclecounter``)
+The chunk loop of ``model/engine/template.py`` is compiled once more with a cycle-counter read (``llvm.readcyclecounter``)
 around each step (normals, copula, marginals, posterior, model, outputs, statistics, histograms); the counts
 are summed over all blocks and converted to ns per draw with the counter's rate, measured against the wall
 clock. Each reading costs a few ns per block of 256 draws, well below the steps it times. The total is printed
@@ -28,13 +28,14 @@ STEPS = ("normals_block", "correlate_block", "marginals_block", "posterior_block
 
 
 def instrumented_chunk_loop():
-    """``run_chunk(cycles, *args)``: model.chunk.run_chunk with each step's cycles added to ``cycles[step]``."""
+    """``run_chunk(cycles, *args)``: model.engine.template.run_chunk with each step's cycles added to
+    ``cycles[step]``."""
     import numba
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
-    from model import chunk, compiled
+    from model.engine import codegen, template
 
     @intrinsic
     def cycle_counter(typingctx):
@@ -44,7 +45,7 @@ def instrumented_chunk_loop():
         return types.int64(), codegen
 
     lines = []
-    for line in inspect.getsource(chunk.run_chunk).split("\n"):
+    for line in inspect.getsource(template.run_chunk).split("\n"):
         step = [k for k, name in enumerate(STEPS) if line.strip().startswith(name + "(")]
         if step:
             indent = line[:len(line) - len(line.lstrip())]
@@ -52,11 +53,11 @@ def instrumented_chunk_loop():
         else:
             lines.append(line)
     src = "\n".join(lines).replace("def run_chunk(", "def run_chunk_timed(cycles, ", 1)
-    namespace = dict(vars(compiled._module()))  # model_block, the block steps, N_INPUTS, N_LINES
+    namespace = dict(vars(codegen.compiled_module()))  # model_block, the block steps, N_INPUTS, N_LINES
     namespace["cycle_counter"] = cycle_counter
     exec(src, namespace)
     counter = numba.njit(lambda: cycle_counter())
-    options = dict(compiled.JIT_OPTIONS, cache=False)
+    options = dict(codegen.JIT_OPTIONS, cache=False)
     return numba.njit(**options)(namespace["run_chunk_timed"]), counter
 
 
@@ -65,25 +66,24 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=20)
     ap.add_argument("--draws-per-chunk", type=int, default=1 << 16)
     args = ap.parse_args()
-    from model import engine
+    from model.engine import run as engine
+    from model.engine.plan import make_plan
+    from model.engine.rng import chunk_state
+    from model.engine.template import Kept
 
-    plan = engine.make_plan()
+    plan = make_plan()
     hist = engine.pilot_ranges(plan, 1)
     run_timed, counter = instrumented_chunk_loop()
     cycles = np.zeros(len(STEPS), dtype=np.int64)
     nc = plan.computed.size
-    lo, inv_width = hist[0][plan.computed], engine._inverse(hist[1][plan.computed])
     none = np.zeros((0, 0))
 
     def chunk(k: int, m: int) -> float:
-        histograms = engine._Histograms(plan)
-        counts, below, above = histograms.accumulators()
+        histograms = engine._Histograms(plan, hist)
         mean, m2 = np.empty(nc), np.empty(nc)
         t = time.perf_counter()
-        run_timed(cycles, engine.chunk_state(1, k), m, plan.codes, plan.vectors, plan.tables, plan.table_row,
-                  plan.rows, plan.const_rows, plan.const_values, *plan.copula_packed, plan.post_draws,
-                  plan.post_rows, plan.out_ptr, plan.out_idx, plan.out_w, lo, inv_width, counts, below, above,
-                  mean, m2, none, none, none)
+        run_timed(cycles, chunk_state(1, k), m, 0, plan.arrays, histograms.arrays(), mean, m2,
+                  Kept(none, none, none))
         return time.perf_counter() - t
 
     chunk(0, 1000)  # compile
