@@ -26,9 +26,11 @@ def _tracked_text_files() -> list:
     return out
 
 
-#: Absolute paths of a machine: /work, /home, /root, /tmp, /Users, C:\ (a path in a message or an example of a
-#: shared cluster folder is written relative or as <placeholder>)
-ABSOLUTE = re.compile(r"(?<![\w.~<>])(/work/|/home/|/root/|/Users/|[A-Z]:\\\\)")
+#: Absolute paths of a machine: a folder under the roots below, or a Windows drive (a path in a message or an
+#: example of a shared cluster folder is written relative or as <placeholder>). Built from parts, so that this
+#: file does not match itself.
+ROOTS = ("work", "home", "root", "Users")
+ABSOLUTE = re.compile(r"(?<![\w.~<>])(" + "|".join(f"/{r}/" for r in ROOTS) + r"|\b[A-Z]:\\)")
 
 
 def test_no_absolute_paths_in_the_repository():
