@@ -125,6 +125,19 @@ def test_achieved_rank_correlations_match_requested():
     assert rep[("a", "b")]["achieved"] == pytest.approx(-0.7, abs=4 * rep[("a", "b")]["mc_se"])
 
 
+def test_the_achieved_correlation_is_scipys_spearman_with_ties_averaged():
+    from scipy import stats
+
+    plan = _plan()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((len(NAMES), 5_000))
+    x[0] = np.round(x[0], 1)                    # many ties
+    x[1] = np.where(x[1] > 0.5, 0.5, x[1])      # a point mass at the top
+    for r in rank_correlation_report(x, plan):
+        i, j = NAMES.index(r["a"]), NAMES.index(r["b"])
+        assert r["achieved"] == pytest.approx(stats.spearmanr(x[i], x[j]).statistic, abs=1e-12), r
+
+
 # ---------------------------------------------------------------------------- repair
 
 
