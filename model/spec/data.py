@@ -13,8 +13,8 @@ The official list of 83 municipalities was not available; membership is therefor
 
 from __future__ import annotations
 
-import csv
-import hashlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +22,13 @@ import numpy as np
 
 from model.errors import PriorError
 from model.paths import DATA_DIR
+from model.spec.distributions import short
+from model.spec.files import file_hash, read_csv
 
 MEMBERSHIP_FILE = "npvr_gemeenten_reconstructed.csv"
 REGION_CLASS_FILE = "npvr_regio_indicatoren.csv"
+#: The membership confidences of the data file, and those a run takes by default.
+CONFIDENCES = ("high", "likely", "candidate")
 DEFAULT_CONFIDENCES = ("high", "likely")
 REGION_CLASSES = ("meerdere", "geen", "niet_genoemd")
 
@@ -67,62 +71,94 @@ class Gebieden:
         }
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise PriorError(f"{path.name}: (file): data file missing")
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+MEMBERSHIP_COLUMNS = ("npvr_region", "gm_code", "gemeente", "membership_confidence", "inwoners_1jan2024",
+                      "woningvoorraad_1jan2024")
+REGION_CLASS_COLUMNS = ("npvr_region", "indicatoren_klasse")
+GM_CODE = re.compile(r"^GM\d{4}$")
 
 
-def _int_field(path: Path, row: dict, key: str, line: int) -> int:
-    raw = row.get(key)
+def _positive_int(name: str, line: int, row: dict, key: str) -> int:
+    raw = row[key].strip()
     try:
         value = int(raw)
-    except (TypeError, ValueError):
-        raise PriorError(f"{path.name}: line {line}: {key}: non-numeric value {raw!r}") from None
-    if value < 0:
-        raise PriorError(f"{path.name}: line {line}: {key}: negative value {value}")
+    except ValueError:
+        raise PriorError(f"{name}: line {line}: {key}: not a whole number: {short(raw)}") from None
+    if value <= 0:
+        raise PriorError(f"{name}: line {line}: {key}: must be positive, got {value}")
     return value
 
 
-def load_gebieden(confidences: tuple[str, ...] = DEFAULT_CONFIDENCES, extra: tuple[str, ...] = (),
-                  exclude: tuple[str, ...] = (), data_dir: Path | None = None) -> Gebieden:
-    """Load the municipalities whose membership confidence is in ``confidences``, plus ``extra`` CBS codes."""
+def _membership_rows(path: Path) -> list[dict]:
+    """Every row of the membership file, checked: a known region and confidence, a unique CBS code, a name,
+    positive inhabitants and dwellings."""
+    rows, seen = [], {}
+    for line, row in read_csv(path, MEMBERSHIP_COLUMNS):
+        where = f"{path.name}: line {line}"
+        if row["npvr_region"] not in REGIOS:
+            raise PriorError(f"{where}: npvr_region: unknown region {short(row['npvr_region'])}")
+        code = row["gm_code"]
+        if not GM_CODE.match(code):
+            raise PriorError(f"{where}: gm_code: not a CBS municipality code (GM and four digits): {short(code)}")
+        if code in seen:
+            raise PriorError(f"{where}: gm_code: {code} is also on line {seen[code]} (a municipality is listed once)")
+        seen[code] = line
+        if not row["gemeente"].strip():
+            raise PriorError(f"{where}: gemeente: empty")
+        if row["membership_confidence"] not in CONFIDENCES:
+            raise PriorError(f"{where}: membership_confidence: unknown value {short(row['membership_confidence'])} "
+                             f"(known: {', '.join(CONFIDENCES)})")
+        rows.append({**row, "line": line, "inwoners": _positive_int(path.name, line, row, "inwoners_1jan2024"),
+                     "woningen": _positive_int(path.name, line, row, "woningvoorraad_1jan2024")})
+    return rows
+
+
+def _region_classes(path: Path) -> dict[str, str]:
+    klasse: dict[str, str] = {}
+    for line, row in read_csv(path, REGION_CLASS_COLUMNS):
+        region = row["npvr_region"]
+        if region not in REGIOS:
+            raise PriorError(f"{path.name}: line {line}: npvr_region: unknown region {short(region)}")
+        if region in klasse:
+            raise PriorError(f"{path.name}: line {line}: npvr_region: {region} is listed twice")
+        if row["indicatoren_klasse"] not in REGION_CLASSES:
+            raise PriorError(f"{path.name}: line {line}: indicatoren_klasse: unknown class "
+                             f"{short(row['indicatoren_klasse'])} (known: {', '.join(REGION_CLASSES)})")
+        klasse[region] = row["indicatoren_klasse"]
+    if set(klasse) != set(REGIOS):
+        raise PriorError(f"{path.name}: (file): regions missing: {sorted(set(REGIOS) - set(klasse))}")
+    return klasse
+
+
+def load_gebieden(confidences: Sequence[str] = DEFAULT_CONFIDENCES, extra: Sequence[str] = (),
+                  exclude: Sequence[str] = (), data_dir: Path | None = None) -> Gebieden:
+    """Load the municipalities whose membership confidence is in ``confidences``, plus ``extra`` CBS codes, minus
+    ``exclude``; a selection without any municipality is refused."""
     data_dir = Path(data_dir) if data_dir is not None else DATA_DIR
     path = data_dir / MEMBERSHIP_FILE
-    rows = _read_csv(path)
-    required = {"npvr_region", "gm_code", "gemeente", "membership_confidence", "inwoners_1jan2024",
-                "woningvoorraad_1jan2024"}
-    if rows and not required <= set(rows[0]):
-        raise PriorError(f"{path.name}: (header): missing column(s) {sorted(required - set(rows[0]))}")
+    rows = _membership_rows(path)
+    where = f"{path.name}: (membership)"
+    if not confidences:
+        raise PriorError(f"{where}: confidences: empty (give at least one of {', '.join(CONFIDENCES)})")
+    for c in confidences:
+        if c not in CONFIDENCES:
+            raise PriorError(f"{where}: confidences: unknown confidence {short(c)} (known: {', '.join(CONFIDENCES)})")
     known = {r["gm_code"] for r in rows}
-    for code in (*extra, *exclude):
-        if code not in known:
-            raise PriorError(f"{path.name}: {code}: unknown gemeente code in membership settings")
-    chosen = []
-    for i, row in enumerate(rows, start=2):
-        if row["npvr_region"] not in REGIOS:
-            raise PriorError(f"{path.name}: line {i}: npvr_region: unknown region {row['npvr_region']!r}")
-        keep = row["membership_confidence"] in confidences or row["gm_code"] in extra
-        if keep and row["gm_code"] not in exclude:
-            chosen.append((row, i))
-    region_rows = _read_csv(data_dir / REGION_CLASS_FILE)
-    klasse = {}
-    for i, row in enumerate(region_rows, start=2):
-        if row.get("npvr_region") not in REGIOS:
-            raise PriorError(f"{REGION_CLASS_FILE}: line {i}: npvr_region: unknown region {row.get('npvr_region')!r}")
-        if row.get("indicatoren_klasse") not in REGION_CLASSES:
-            raise PriorError(f"{REGION_CLASS_FILE}: line {i}: indicatoren_klasse: unknown class "
-                             f"{row.get('indicatoren_klasse')!r} (known: {REGION_CLASSES})")
-        klasse[row["npvr_region"]] = row["indicatoren_klasse"]
-    if set(klasse) != set(REGIOS):
-        raise PriorError(f"{REGION_CLASS_FILE}: (file): regions missing: {sorted(set(REGIOS) - set(klasse))}")
+    for key, codes in (("extra", extra), ("exclude", exclude)):
+        for code in codes:
+            if code not in known:
+                raise PriorError(f"{where}: {key}: unknown gemeente code {short(code)}")
+    chosen = [r for r in rows if (r["membership_confidence"] in confidences or r["gm_code"] in extra)
+              and r["gm_code"] not in exclude]
+    if not chosen:
+        raise PriorError(f"{where}: no municipality selected (confidences {list(confidences)}, extra {list(extra)}, "
+                         f"exclude {len(exclude)} code(s))")
+    klasse = _region_classes(data_dir / REGION_CLASS_FILE)
     return Gebieden(
-        gm_code=tuple(r["gm_code"] for r, _ in chosen),
-        gemeente=tuple(r["gemeente"] for r, _ in chosen),
-        regio=tuple(r["npvr_region"] for r, _ in chosen),
-        inwoners=np.array([_int_field(path, r, "inwoners_1jan2024", i) for r, i in chosen], dtype=float),
-        woningen=np.array([_int_field(path, r, "woningvoorraad_1jan2024", i) for r, i in chosen], dtype=float),
+        gm_code=tuple(r["gm_code"] for r in chosen),
+        gemeente=tuple(r["gemeente"] for r in chosen),
+        regio=tuple(r["npvr_region"] for r in chosen),
+        inwoners=np.array([r["inwoners"] for r in chosen], dtype=float),
+        woningen=np.array([r["woningen"] for r in chosen], dtype=float),
         regio_klasse=klasse,
-        files={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (path, data_dir / REGION_CLASS_FILE)},
+        files={p.name: file_hash(p) for p in (path, data_dir / REGION_CLASS_FILE)},
     )

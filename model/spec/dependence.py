@@ -188,7 +188,7 @@ def parse_declarations(declared: Any, known: Iterable[str], where: str = "correl
         a = _check_name(pair[0], known, where, entry)
         b = _check_name(pair[1], known, where, entry)
         if a == b:
-            _fail(where, entry, f"entry {a!r} cannot be correlated with itself")
+            _fail(where, entry, f"entry {short(a)} cannot be correlated with itself")
         rho = _check_rho(pair[2], where, entry)
         key = tuple(sorted((a, b)))
         if key in from_pairs and from_pairs[key][0] != rho:
@@ -203,7 +203,7 @@ def parse_declarations(declared: Any, known: Iterable[str], where: str = "correl
 
 def read_declarations(path: Path, known: Iterable[str]) -> Declarations:
     """Read and check ``correlaties.yaml`` against the entry names ``known`` (:func:`parse_declarations`)."""
-    from model.spec.priors import read_yaml
+    from model.spec.files import read_yaml
 
     return parse_declarations(read_yaml(Path(path)), known, where=Path(path).name)
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from model.errors import PriorError
 from model.paths import SCENARIOS_DIR
-from model.spec.priors import (PriorEntry, PriorSet, check_bibliography, check_entry, check_file_keys, file_hash,
-                               fit_entry, load_priors, read_yaml)
+from model.spec.files import file_hash, read_yaml
+from model.spec.priors import (PriorEntry, PriorSet, check_bibliography, check_entry, check_file_keys, fit_entry,
+                               load_priors)
 
 JAREN_FILE = SCENARIOS_DIR / "jaren.yaml"
 MIDDEN = "fasering_investering_midden"

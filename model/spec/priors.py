@@ -38,15 +38,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from model.errors import PriorError, SettingError
 from model.paths import PRIORS_DIR
 from model.spec.distributions import DistributionSpec, parse_bounds, parse_distribution, short
+from model.spec.files import file_hash, read_yaml
 
 BIBLIOGRAPHY = "bronnen.yaml"
 CORRELATIONS = "correlaties.yaml"
-MAX_FILE_BYTES = 1 << 20   # an input file larger than this is refused before it is parsed
 
 FILE_KEYS = {"deelopgave", "description", "entries"}
 ENTRY_KEYS = {"description", "kind", "unit", "prijspeil", "distribution", "point", "band", "bounds", "sources",
@@ -60,83 +58,6 @@ UNITS = {
     "EUR/FTE/jaar",
 }
 BIB_KEYS = {"title", "author", "year", "url", "note"}
-
-
-# ---------------------------------------------------------------------------------------------- files
-class _StrictLoader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):
-    """Safe YAML loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-    file_name = ""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    path = loader.__dict__.setdefault("key_path", [])
-    mapping: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise PriorError(f"{loader.file_name}: (line {key_node.start_mark.line + 1}): a key must be a plain "
-                             f"value, got {short(key)}")
-        if key in mapping:
-            # name the entry (the key under `entries`), or the key itself at the top of the file
-            if path == ["entries"] or not path:
-                entry = key
-            else:
-                entry = path[1] if len(path) >= 2 and path[0] == "entries" else path[0]
-            what = key if entry != key else "(entry)"
-            raise PriorError(f"{loader.file_name}: {entry}: duplicate key {what!r} "
-                             f"(line {key_node.start_mark.line + 1})")
-        path.append(key)
-        try:
-            mapping[key] = loader.construct_object(value_node, deep=True)
-        finally:
-            path.pop()
-    return mapping
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_text(path: Path, what: str = "file") -> str:
-    """A text input file as UTF-8, or a :class:`PriorError` naming it (missing, a folder, too large, not UTF-8)."""
-    path = Path(path)
-    if path.is_dir():
-        raise PriorError(f"{path.name}: (file): is a folder, expected a {what}")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PriorError(f"{path.name}: (file): cannot read the {what} ({exc.strerror or exc})") from None
-    if size > MAX_FILE_BYTES:
-        raise PriorError(f"{path.name}: (file): {size:,} bytes, more than the {MAX_FILE_BYTES:,} an input {what} "
-                         "may have")
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PriorError(f"{path.name}: (file): not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise PriorError(f"{path.name}: (file): cannot read the {what} ({exc.strerror or exc})") from None
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse one YAML file safely, refusing duplicate keys; errors name the file."""
-    text = read_text(path, "YAML file")
-    loader = _StrictLoader(text)
-    loader.file_name = Path(path).name
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PriorError(f"{Path(path).name}: (file): invalid YAML{where}: {problem}") from None
-    except RecursionError:
-        raise PriorError(f"{Path(path).name}: (file): nested too deeply") from None
-    finally:
-        loader.dispose()
-
-
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _is_number(x: Any) -> bool:
@@ -305,6 +226,27 @@ class PriorSet:
 
     def values(self, setting: str = "point") -> dict[str, float]:
         return {n: e.value(setting) for n, e in self.entries.items()}
+
+
+def check_joint_draws(names: tuple[str, ...], draws, priors: PriorSet, where: str) -> None:
+    """Joint draws of entries (a posterior: ``draws`` (rows, len(names))) must name entries of ``priors`` and lie,
+    finite, inside each entry's hard bounds; else a :class:`PriorError` naming ``where``, the entry and how many
+    draws fail."""
+    import numpy as np
+
+    draws = np.asarray(draws, dtype=float)
+    if draws.ndim != 2 or draws.shape[1] != len(names) or draws.shape[0] == 0:
+        raise PriorError(f"{where}: (draws): expected (rows, {len(names)}) joint draws, got shape {draws.shape}")
+    for i, name in enumerate(names):
+        if name not in priors.entries:
+            raise PriorError(f"{where}: {short(name)}: no such prior entry in {priors.directory}")
+        lo, hi = priors[name].bounds
+        col = draws[:, i]
+        bad = ~np.isfinite(col) | (col < lo) | (col > hi)
+        if bad.any():
+            example = col[np.flatnonzero(bad)[0]]
+            raise PriorError(f"{where}: {name}: {int(bad.sum()):,} of {col.size:,} draws are not finite or lie outside "
+                             f"the hard bounds [{lo:g}, {hi:g}] of the entry (e.g. {example:g})")
 
 
 def load_priors(directory: str | Path | None = None, *, fit: bool = True) -> PriorSet:

@@ -54,13 +54,15 @@ from typing import Any, Mapping
 
 from model.errors import PriorError
 from model.paths import SCENARIOS_DIR
-from model.spec.data import DEFAULT_CONFIDENCES, Gebieden, load_gebieden
+from model.spec.data import CONFIDENCES, DEFAULT_CONFIDENCES, MEMBERSHIP_FILE, Gebieden, load_gebieden
+from model.spec.distributions import short
+from model.spec.files import read_text
 from model.spec.jaren import JaarInstellingen, load_jaren_priors
-from model.spec.priors import PriorEntry, PriorSet, check_entry, fit_entry, load_priors, read_text
+from model.spec.priors import PriorEntry, PriorSet, check_entry, fit_entry, load_priors
+
 DEFAULT = "default"
 TOP_KEYS = {"description", "base", "fixed", "distributions", "membership", "jaren"}
 MEMBERSHIP_KEYS = {"confidences", "extra", "exclude"}
-CONFIDENCES = ("high", "likely", "candidate")
 JAREN_KEYS = {"discontovoet", "gevoeligheid", "midjaar"}
 DIST_EXTRA_KEYS = {"point"}
 RATE_BOUNDS = (-0.05, 0.2)
@@ -147,7 +149,7 @@ def _is_number(x: Any) -> bool:
 def _unknown_name(where: str, name: str, known) -> PriorError:
     close = difflib.get_close_matches(name, list(known), n=3)
     hint = f" (did you mean {close}?)" if close else ""
-    return PriorError(f"{where}: unknown entry {name!r}{hint}")
+    return PriorError(f"{where}: unknown entry {short(name)}{hint}")
 
 
 def _chain(path: Path, directory: Path) -> list[tuple[Path, dict]]:
@@ -167,12 +169,12 @@ def _chain(path: Path, directory: Path) -> list[tuple[Path, dict]]:
         chain.append((current, data))
         base = data.get("base", DEFAULT)
         if not isinstance(base, str) or not base:
-            raise PriorError(f"{name}: base: must be a scenario name, got {base!r}")
+            raise PriorError(f"{name}: base: must be a scenario name, got {short(base)}")
         if base == DEFAULT:
             break
         nxt = _base_path(base, current)
         if not nxt.exists():
-            raise PriorError(f"{name}: base: unknown scenario {base!r} (known: {list_scenarios(current.parent)})")
+            raise PriorError(f"{name}: base: unknown scenario {short(base)} (known: {list_scenarios(current.parent)})")
         if str(nxt.resolve()) in seen:
             raise PriorError(f"{name}: base: cycle of bases {[Path(s).stem for s in seen] + [nxt.stem]}")
         current = nxt
@@ -236,7 +238,7 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
             if entry is None:
                 raise _unknown_name(where, entry_name, [*model_entries, *jaren_entries])
             if not _is_number(value):
-                raise PriorError(f"{where}: non-numeric value {value!r}")
+                raise PriorError(f"{where}: non-numeric value {short(value)}")
             lo, hi = entry.bounds
             if not lo <= value <= hi:
                 raise PriorError(f"{where}: {value} lies outside the hard bounds [{lo}, {hi}] of {entry.where}")
@@ -314,12 +316,18 @@ def _membership(file: str, table: dict) -> dict[str, tuple[str, ...]]:
         where = f"{file}: membership.{key}"
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise PriorError(f"{where}: must be a list of texts")
+        if key == "confidences" and not value:
+            raise PriorError(f"{where}: empty (give at least one of {', '.join(CONFIDENCES)})")
         for v in value:
             if key == "confidences" and v not in CONFIDENCES:
-                raise PriorError(f"{where}: unknown confidence {v!r} (known: {list(CONFIDENCES)})")
+                raise PriorError(f"{where}: unknown confidence {short(v)} (known: {list(CONFIDENCES)})")
             if key != "confidences" and v not in known:
-                raise PriorError(f"{where}: unknown gemeente code {v!r} (not in data/npvr_gemeenten_reconstructed.csv)")
+                raise PriorError(f"{where}: unknown gemeente code {short(v)} (not in data/{MEMBERSHIP_FILE})")
         out[key] = tuple(value)
+    try:
+        load_gebieden(**out)
+    except PriorError as exc:       # e.g. every municipality excluded
+        raise PriorError(f"{file}: membership: {exc}") from None
     return out
 
 
@@ -333,15 +341,15 @@ def _jaren_settings(file: str, table: dict) -> dict[str, Any]:
         where = f"{file}: jaren.{key}"
         if key == "discontovoet":
             if not _is_number(value) or not lo <= value <= hi:
-                raise PriorError(f"{where}: must be a rate in [{lo}, {hi}], got {value!r}")
+                raise PriorError(f"{where}: must be a rate in [{lo}, {hi}], got {short(value)}")
             out[key] = float(value)
         elif key == "gevoeligheid":
             if not isinstance(value, list) or not all(_is_number(v) and lo <= v <= hi for v in value):
-                raise PriorError(f"{where}: must be a list of rates in [{lo}, {hi}], got {value!r}")
+                raise PriorError(f"{where}: must be a list of rates in [{lo}, {hi}], got {short(value)}")
             out[key] = tuple(float(v) for v in value)
         elif key == "midjaar":
             if not isinstance(value, bool):
-                raise PriorError(f"{where}: must be true or false, got {value!r}")
+                raise PriorError(f"{where}: must be true or false, got {short(value)}")
             out[key] = value
     return out
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from model.spec.data import DATA_DIR, MEMBERSHIP_FILE, REGIOS, load_gebieden
 from model.errors import PriorError
+from model.spec.data import DATA_DIR, MEMBERSHIP_FILE, REGION_CLASS_FILE, REGIOS, load_gebieden
 
 # docs/sources.md §1: region -> (number of gemeenten, inhabitants 1-1-2024, dwellings 1-1-2024), CBS KWB 2024
 PER_REGIO = {
@@ -102,3 +107,151 @@ def test_corrupt_inhabitants_names_file_and_line(tmp_path):
     assert MEMBERSHIP_FILE in msg, msg
     assert "line 3" in msg, msg
     assert "inwoners_1jan2024" in msg, msg
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bad data files: a clear error naming the file and line, never a plausible total
+
+
+def _data_copy(tmp_path, edit) -> Path:
+    """A copy of data/ whose membership file's text went through ``edit``."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    path = data_dir / MEMBERSHIP_FILE
+    path.write_bytes(edit(path.read_bytes()))
+    return data_dir
+
+
+def _lines(edit_lines):
+    def edit(raw: bytes) -> bytes:
+        lines = raw.decode("utf-8").splitlines(keepends=True)
+        return "".join(edit_lines(lines)).encode("utf-8")
+    return edit
+
+
+def _set_field(line_no: int, column: str, value: str):
+    def edit(lines):
+        header = lines[0].rstrip("\r\n").split(",")
+        row = next(csv.reader([lines[line_no - 1]]))
+        row[header.index(column)] = value
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(row)
+        lines[line_no - 1] = out.getvalue()
+        return lines
+    return _lines(edit)
+
+
+BAD_DATA = {
+    "empty file": (lambda raw: b"", "(file): empty"),
+    "header only": (_lines(lambda lines: lines[:1]), "(file): no data rows"),
+    "missing column": (_lines(lambda lines: [lines[0].replace("gemeente,", "naam,", 1), *lines[1:]]),
+                       "(header): missing column(s) ['gemeente']"),
+    "doubled column": (_lines(lambda lines: [lines[0].replace("note", "gemeente", 1), *lines[1:]]),
+                       "named more than once"),
+    "duplicated row": (_lines(lambda lines: [*lines, lines[2]]), "gm_code: GM1911 is also on line 3"),
+    "High for high": (_set_field(3, "membership_confidence", "High"), "line 3: membership_confidence: unknown value"),
+    "short row": (_lines(lambda lines: [*lines[:2], lines[2].rsplit(",", 2)[0] + "\n", *lines[3:]]),
+                  "line 3: has 5 field(s), the header has 7"),
+    "long row": (_lines(lambda lines: [*lines[:2], lines[2].rstrip("\r\n") + ",extra\n", *lines[3:]]),
+                 "line 3: has 8 field(s), the header has 7"),
+    "zero inhabitants": (_set_field(3, "inwoners_1jan2024", "0"), "line 3: inwoners_1jan2024: must be positive"),
+    "negative dwellings": (_set_field(3, "woningvoorraad_1jan2024", "-5"), "woningvoorraad_1jan2024: must be positive"),
+    "fraction": (_set_field(3, "inwoners_1jan2024", "4952.5"), "inwoners_1jan2024: not a whole number"),
+    "bad code": (_set_field(3, "gm_code", "1911"), "gm_code: not a CBS municipality code"),
+    "unknown region": (_set_field(3, "npvr_region", "Atlantis"), "npvr_region: unknown region 'Atlantis'"),
+    "no name": (_set_field(3, "gemeente", " "), "line 3: gemeente: empty"),
+    "not UTF-8": (lambda raw: raw.replace("Noard-Fryslân".encode(), "Noard-Fryslân".encode("latin-1")),
+                  "(file): not UTF-8 text"),
+    "not CSV": (lambda raw: raw + b'"unclosed,\n', "line"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+def test_bad_membership_data_is_refused_naming_the_file(tmp_path, case):
+    edit, fragment = BAD_DATA[case]
+    data_dir = _data_copy(tmp_path, edit)
+    with pytest.raises(PriorError) as exc:
+        load_gebieden(data_dir=data_dir)
+    msg = str(exc.value)
+    assert msg.startswith(f"{MEMBERSHIP_FILE}: "), msg
+    assert fragment in msg, msg
+
+
+def test_a_byte_order_mark_is_read_as_utf8(tmp_path, gebieden):
+    data_dir = _data_copy(tmp_path, lambda raw: b"\xef\xbb\xbf" + raw)
+    again = load_gebieden(data_dir=data_dir)
+    assert again.gm_code == gebieden.gm_code and again.inwoners.sum() == gebieden.inwoners.sum()
+
+
+def test_a_folder_where_the_file_should_be_is_refused(tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    (data_dir / MEMBERSHIP_FILE).unlink()
+    (data_dir / MEMBERSHIP_FILE).mkdir()
+    with pytest.raises(PriorError, match=f"^{MEMBERSHIP_FILE}: \\(file\\): is a folder"):
+        load_gebieden(data_dir=data_dir)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"confidences": ()}, "confidences: empty"),
+    ({"confidences": ("zeker",)}, "unknown confidence 'zeker'"),
+    ({"exclude": ("GM9999",)}, "exclude: unknown gemeente code 'GM9999'"),
+    ({"confidences": ("candidate",), "exclude": ("GM0072", "GM1949", "GM0160", "GM1680", "GM0060", "GM0088")},
+     "no municipality selected"),
+])
+def test_a_selection_without_municipalities_is_refused(kwargs, fragment):
+    with pytest.raises(PriorError, match=re.escape(fragment)):
+        load_gebieden(**kwargs)
+
+
+def test_excluding_every_member_is_refused(gebieden):
+    with pytest.raises(PriorError, match="no municipality selected"):
+        load_gebieden(exclude=gebieden.gm_code)
+
+
+def test_a_duplicated_or_missing_region_class_is_refused(tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    path = data_dir / REGION_CLASS_FILE
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join([*lines, lines[1]]), encoding="utf-8")
+    with pytest.raises(PriorError, match=f"^{REGION_CLASS_FILE}: line {len(lines) + 1}: npvr_region: .* twice"):
+        load_gebieden(data_dir=data_dir)
+    path.write_text("".join(lines[:-1]), encoding="utf-8")
+    with pytest.raises(PriorError, match=f"^{REGION_CLASS_FILE}: \\(file\\): regions missing"):
+        load_gebieden(data_dir=data_dir)
+
+
+# ---------------------------------------------------------------------------- properties of the loader
+ROW_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(line=st.integers(min_value=2, max_value=88), column=st.integers(min_value=0, max_value=5), value=ROW_TEXT)
+def test_any_edited_field_loads_correctly_or_is_refused_naming_file_and_line(tmp_path_factory, line, column, value):
+    """Whatever one field of the membership file is changed to, the loader either refuses it with a PriorError that
+    names the file and the line, or loads exactly the selection the edited file describes."""
+    tmp = tmp_path_factory.mktemp("prop")
+    header = ("npvr_region", "gm_code", "gemeente", "membership_confidence", "inwoners_1jan2024",
+              "woningvoorraad_1jan2024")
+    data_dir = _data_copy(tmp, _set_field(line, header[column], value))
+    try:
+        g = load_gebieden(data_dir=data_dir)
+    except PriorError as exc:
+        assert str(exc).startswith(f"{MEMBERSHIP_FILE}: "), str(exc)
+        return
+    with (data_dir / MEMBERSHIP_FILE).open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["membership_confidence"] in ("high", "likely")]
+    assert g.gm_code == tuple(r["gm_code"] for r in rows)
+    assert g.inwoners.sum() == sum(int(r["inwoners_1jan2024"]) for r in rows)
+    assert np.all(g.inwoners > 0) and np.all(g.woningen > 0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=400))
+def test_any_bytes_as_the_membership_file_are_loaded_or_refused_never_a_crash(tmp_path_factory, raw):
+    tmp = tmp_path_factory.mktemp("bytes")
+    data_dir = _data_copy(tmp, lambda _: raw)
+    with pytest.raises(PriorError) as exc:      # random bytes never form a valid membership file
+        load_gebieden(data_dir=data_dir)
+    assert str(exc.value).startswith(f"{MEMBERSHIP_FILE}: ")

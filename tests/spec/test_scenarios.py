@@ -103,6 +103,10 @@ BAD = {
     "membership key": ('[membership]\nextra_ = ["GM0072"]\n', r"^bad.toml: membership.extra_: unknown key"),
     "membership type": ('[membership]\nextra = "GM0072"\n', r"^bad.toml: membership.extra: must be a list"),
     "confidence": ('[membership]\nconfidences = ["zeker"]\n', r"^bad.toml: membership.confidences: unknown confidence"),
+    "no confidences": ('[membership]\nconfidences = []\n', r"^bad.toml: membership.confidences: empty"),
+    "only candidates, all excluded": (
+        '[membership]\nconfidences = ["candidate"]\nexclude = ["GM0072", "GM1949", "GM0160", "GM1680", "GM0060", '
+        '"GM0088"]\n', r"^bad.toml: membership: .*no municipality selected"),
     "jaren key": ('[jaren]\ndisconto = 0.03\n', r"^bad.toml: jaren.disconto: unknown key"),
     "jaren rate": ('[jaren]\ndiscontovoet = "2.25%"\n', r"^bad.toml: jaren.discontovoet: must be a rate"),
     "jaren list": ('[jaren]\ngevoeligheid = 0.03\n', r"^bad.toml: jaren.gevoeligheid: must be a list of rates"),
@@ -117,6 +121,8 @@ BAD = {
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_scenario_errors_name_file_and_field(tmp_path, case):
+    """Every refusal names the scenario file and the field (on today's main, ``confidences = []`` and a membership
+    that excludes every municipality ran, with totals of zero or of nothing)."""
     text, pattern = BAD[case]
     (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
     with pytest.raises(PriorError, match=pattern):
@@ -148,3 +154,22 @@ def test_a_base_is_found_beside_its_file_not_in_the_working_directory(tmp_path, 
     assert load_scenario(tmp_path / "scenarios" / "kind.toml").overrides == {"vraagjaar": 0.25}
     monkeypatch.chdir(tmp_path)
     assert load_scenario("scenarios/kind.toml").overrides == {"vraagjaar": 0.25}
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    (b'description = "caf\xe9"\n', r"^bad.toml: \(file\): not UTF-8 text"),
+    (b"\xef\xbb\xbfdescription = 'met BOM'\n", None),
+])
+def test_a_scenario_file_is_read_as_utf8_and_refused_naming_it(tmp_path, raw, fragment):
+    (tmp_path / "bad.toml").write_bytes(raw)
+    if fragment is None:
+        assert load_scenario("bad", directory=tmp_path).description == "met BOM"
+        return
+    with pytest.raises(PriorError, match=fragment):
+        load_scenario("bad", directory=tmp_path)
+
+
+def test_a_folder_named_like_a_scenario_is_refused(tmp_path):
+    (tmp_path / "bad.toml").mkdir()
+    with pytest.raises(PriorError, match=r"^bad.toml: \(file\): is a folder"):
+        load_scenario("bad", directory=tmp_path)
