@@ -10,9 +10,12 @@ on their own and never added to the totals.
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
-from model.deelopgaven.registry import DEELOPGAVEN, KOLOMMEN, NIET_GEKWANTIFICEERD, check_inputs, evaluate
+from model.deelopgaven.registry import (DEELOPGAVEN, KOLOMMEN, NIET_GEKWANTIFICEERD, check_inputs, evaluate,
+                                       non_finite_message)
+from model.errors import PriorError
 from model.spec.data import Gebieden, load_gebieden
 from model.spec.priors import PriorSet, load_priors
 from model.spec.published import setting_values
@@ -42,8 +45,15 @@ def input_values(priors: PriorSet, gebieden: Gebieden, setting: str = "point",
 
 def evaluate_setting(priors: PriorSet, gebieden: Gebieden, setting: str = "point",
                      overrides: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Every line (EUR, or the quantity's unit) at one report setting, as floats."""
-    return {k: float(v) for k, v in evaluate(input_values(priors, gebieden, setting, overrides)).items()}
+    """Every line (EUR, or the quantity's unit) at one report setting, as floats; a line that is not finite is a
+    PriorError naming the entries it depends on."""
+    values = input_values(priors, gebieden, setting, overrides)
+    lines = {k: float(v) for k, v in evaluate(values).items()}
+    bad = [k for k, v in lines.items() if not math.isfinite(v)]
+    if bad:
+        raise PriorError(non_finite_message(priors.directory, f"{', '.join(bad[:5])} at setting {setting}", bad,
+                                            lambda n: abs(values.get(n, 0.0))))
+    return lines
 
 
 def _deelopgave_total(lines: Mapping[str, float], d) -> float:

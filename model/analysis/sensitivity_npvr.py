@@ -46,6 +46,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from model.analysis.sensitivity import InputSpec, SobolGroups, SobolResult, TornadoResult, sobol, spider, tornado
+from model.deelopgaven.registry import DEELOPGAVEN
 from model.engine.plan import EnginePlan, Output, make_plan
 from model.engine.run import evaluate_inputs, transform
 from model.spec.published import REPORT_FIGURES
@@ -289,6 +290,26 @@ def _relabel_correlated(groups: SobolGroups | None, plan: EnginePlan) -> SobolGr
             r["group"] = _block_label(r["members"], declared)
         rows.append(r)
     return SobolGroups(rows=rows, joint_sampling=groups.joint_sampling)
+
+
+def sobol_cost(plan: EnginePlan, n_base: int, num_resamples: int = 100) -> tuple[float, float]:
+    """(bytes, model evaluations) of :func:`sobol_npvr` with base sample ``n_base``, roughly: the Saltelli design
+    (2 D scores and the A, B and AB matrices of D inputs), the outputs of every evaluation and the bootstrap
+    counts; evaluations ``N (2 D + K + 6)`` with K the groups (deelopgaven, correlated blocks, kinds)."""
+    d = len(plan.names)
+    k = len(DEELOPGAVEN) + len(plan.copula.blocks) + 3
+    evaluations = float(n_base) * (2 * d + k + 6)
+    nbytes = 8.0 * n_base * (6 * d + 2 * (d + k + 6) + num_resamples)
+    return nbytes, evaluations
+
+
+def evaluation_rate(plan: EnginePlan, n: int = 4096) -> float:
+    """Model evaluations per second on this machine (the compiled model at the inputs' medians, timed)."""
+    theta = np.tile(np.array([[m.quantile(0.5)] for m in plan.marginals]), (1, n))
+    evaluate_inputs(plan, theta[:, :16])                # the machine code loaded before the timing
+    t = time.perf_counter()
+    evaluate_inputs(plan, theta)
+    return n / max(time.perf_counter() - t, 1e-9)
 
 
 def sobol_npvr(output: str = "investeringsopgave", n_base: int = 2**14, seed: int = 0, *,

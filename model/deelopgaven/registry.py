@@ -90,6 +90,33 @@ def required_inputs() -> tuple[str, ...]:
     return tuple(needed)
 
 
+def line_dependencies() -> dict[str, frozenset[str]]:
+    """Per line, the inputs (prior entries and data quantities) it depends on, through earlier lines too."""
+    deps: dict[str, frozenset[str]] = {}
+    for d in DEELOPGAVEN:
+        direct: set[str] = set()
+        for name in d.inputs:
+            direct |= deps.get(name, {name})
+        for line in d.lines:
+            deps[line.naam] = frozenset(direct)
+    return deps
+
+
+def non_finite_message(where: str, what: str, bad_lines, size_of) -> str:
+    """The message for results that are not finite: ``what`` (the outputs or lines), and the inputs of
+    ``bad_lines`` by their magnitude ``size_of(name)`` (extreme ones, above 1e100 or not finite, alone if any)."""
+    import math
+
+    deps = line_dependencies()
+    names = sorted({name for line in bad_lines for name in deps[line]})
+    sizes = {n: float(size_of(n)) for n in names}
+    extreme = [n for n in names if not math.isfinite(sizes[n]) or sizes[n] > 1e100]
+    shown = sorted(extreme or names, key=lambda n: -sizes[n] if math.isfinite(sizes[n]) else -math.inf)[:8]
+    listed = ", ".join(f"{n} (up to {sizes[n]:.3g})" for n in shown)
+    return (f"{where}: (outputs): {what} not finite (inf or NaN); "
+            f"{'entries with extreme values' if extreme else 'they depend on'}: {listed}")
+
+
 def check_inputs(available, where: str) -> None:
     """Refuse a set of input names that lacks an input the kernels need (``where`` names the source)."""
     missing = [n for n in required_inputs() if n not in available]

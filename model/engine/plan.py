@@ -18,13 +18,12 @@ import numpy as np
 
 from model.deelopgaven.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, check_inputs, cost_lines, line_names
 from model.deelopgaven.registry import required_inputs
+from model.engine.stream import DEFAULT_CHUNK
 from model.errors import UsageError
 from model.spec.data import REGIOS, Gebieden, load_gebieden
 from model.spec.dependence import CopulaPlan, build_copula
 from model.spec.families import VECTOR_LEN
-from model.spec.priors import PriorSet, fit_entry, load_priors
-
-DEFAULT_CHUNK = 1 << 15
+from model.spec.priors import PriorSet, check_joint_draws, fit_entry, load_priors
 
 
 class ModelArrays(NamedTuple):
@@ -298,7 +297,9 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
               chunk_size: int = DEFAULT_CHUNK, posterior=None,
               overrides: Mapping[str, float] | None = None) -> EnginePlan:
     """Fit every marginal, build the copula, and fix the outputs. ``overrides`` fixes entries at values;
-    ``posterior`` = ``(names, draws (P, n))`` gives those entries as joint rows, resampled per draw."""
+    ``posterior`` = ``(names, draws (P, n))`` gives those entries as joint rows, resampled per draw (optionally a
+    third item, the file they come from, which an error names); the rows must be finite and inside each entry's
+    hard bounds."""
     check_count("chunk_size", chunk_size)
     priors = priors if priors is not None else load_priors()
     gebieden = gebieden if gebieden is not None else load_gebieden()
@@ -307,6 +308,8 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     if unknown:
         raise KeyError(f"overrides name no prior entry: {unknown}")
     post_names = tuple(posterior[0]) if posterior is not None else ()
+    if posterior is not None:   # (names, draws) or (names, draws, where they come from)
+        check_joint_draws(post_names, posterior[1], priors, str(posterior[2]) if len(posterior) > 2 else "posterior")
     sampled, marginals, constants = [], [], dict(gebieden.quantities())
     for name, entry in priors.entries.items():
         if name in overrides:

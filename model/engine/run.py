@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from model.deelopgaven.registry import line_names, required_inputs
-from model.engine.codegen import compiled_module
+from model.deelopgaven.registry import line_names, non_finite_message, required_inputs
 from model.engine.blocks import BLOCK
-from model.engine.plan import DEFAULT_CHUNK, EnginePlan, check_count, make_plan, transform_arrays
+from model.engine.codegen import compiled_module
+from model.engine.plan import (DEFAULT_CHUNK, EnginePlan, check_count, effective_weights, make_plan,
+                               output_definitions, transform_arrays)
 from model.engine.rng import PILOT_KEY, chunk_state
+from model.engine.stream import MAX_SEED
 from model.engine.template import HistArrays, Kept
+from model.errors import PriorError
+from model.resources import check_hours, check_memory
 from model.spec.data import Gebieden
 from model.spec.dependence import CopulaPlan
 from model.spec.priors import PriorSet
@@ -36,8 +41,6 @@ from model.spec.priors import PriorSet
 N_BINS = 1 << 11
 #: Runs up to this many draws keep their draws (exact quantiles) unless told otherwise.
 KEEP_LIMIT = 2_000_000
-#: Seeds are stored in the run folder as 64-bit integers (2**63 = 9223372036854775808).
-MAX_SEED = 2**63
 _NONE_2 = np.zeros((0, 0))
 _NONE_I = np.zeros((0, 0), dtype=np.int32)
 _NONE_1 = np.zeros(0)
@@ -134,6 +137,33 @@ def merge_stats(parts: list[ChunkStats]) -> ChunkStats:
     return acc
 
 
+def check_finite(plan: EnginePlan, stats: ChunkStats) -> None:
+    """No output that is not finite leaves the engine: a non-finite mean or spread (an inf, a NaN, an overflow in
+    any draw) is a :class:`PriorError` naming the outputs and the entries they depend on, the extreme ones first."""
+    bad = np.flatnonzero(~(np.isfinite(stats.mean) & np.isfinite(stats.m2)))
+    if bad.size:
+        raise PriorError(_non_finite(plan, bad))
+
+
+def _non_finite(plan: EnginePlan, bad: np.ndarray) -> str:
+    _, weights, lines = output_definitions(plan.gebieden)
+    eff = effective_weights(weights, len(lines))
+    post = dict(zip(plan.posterior[0], np.asarray(plan.posterior[1]).T)) if plan.posterior is not None else {}
+    sampled = dict(zip(plan.names, plan.marginals))
+
+    def size(name: str) -> float:
+        if name in post:
+            return float(np.max(np.abs(post[name])))
+        if name in sampled:     # the marginal's range, to one in 10^12
+            return float(np.max(np.abs(sampled[name].ppf(np.array([1e-12, 1 - 1e-12])))))
+        return abs(float(plan.constants.get(name, 0.0)))
+
+    outs = [plan.outputs[o].naam for o in bad[:5]]
+    more = f" and {bad.size - len(outs)} more" if bad.size > len(outs) else ""
+    bad_lines = {lines[li] for o in bad for li in np.flatnonzero(eff[o])}
+    return non_finite_message(plan.priors.directory, f"{', '.join(outs)}{more} in the run", bad_lines, size)
+
+
 # ------------------------------------------------------------------------------------------- chunks
 def _run_chunk(plan: EnginePlan, seed: int, k: int, m: int, *, offset: int = 0, kept: Kept | None = None,
                hist: HistArrays = _NO_HIST) -> ChunkStats:
@@ -154,7 +184,10 @@ def sample_chunk(plan: EnginePlan, seed: int, k: int, m: int) -> tuple[np.ndarra
     return kept.x, plan.factor[:, None] * kept.y[plan.source]
 
 
-def pilot_ranges(plan: EnginePlan, seed: int, n: int = 1 << 14) -> tuple[np.ndarray, np.ndarray]:
+PILOT_DRAWS = 1 << 14
+
+
+def pilot_ranges(plan: EnginePlan, seed: int, n: int = PILOT_DRAWS) -> tuple[np.ndarray, np.ndarray]:
     """Histogram ranges from a pilot stream of the same seed (spawn key ``PILOT_KEY``): [lo, lo + N_BINS*width).
 
     The bins cover the pilot's central 99.8% (P0.1-P99.9, range r) widened by r/4 below and r/2 above (the costs
@@ -163,7 +196,8 @@ def pilot_ranges(plan: EnginePlan, seed: int, n: int = 1 << 14) -> tuple[np.ndar
     extremes. An output that is a multiple of another gets that output's range, scaled: the same bins."""
     _, y = sample_chunk(plan, seed, PILOT_KEY, n)
     y = y[plan.computed]
-    q_lo, q_hi = np.quantile(y, [0.001, 0.999], axis=1)
+    with np.errstate(invalid="ignore"):     # a non-finite output: the run itself refuses it (check_finite)
+        q_lo, q_hi = np.quantile(y, [0.001, 0.999], axis=1)
     r = q_hi - q_lo
     lo = q_lo - 0.25 * r
     hi = q_hi + 0.5 * r
@@ -265,15 +299,27 @@ def run(priors: PriorSet | None = None, gebieden: Gebieden | None = None, *, dra
     plan = plan if plan is not None else make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior,
                                                    overrides=overrides)
     keep = draws <= KEEP_LIMIT if keep is None else keep
-    ranges = None if keep else pilot_ranges(plan, seed)
     n_inputs = draws if keep_inputs is True else min(int(keep_inputs), draws)
     if n_inputs and not isinstance(keep_inputs, bool):
         n_inputs -= n_inputs % BLOCK if n_inputs < draws else 0   # whole blocks
+    kept_values = (plan.computed.size * draws if keep else 0) + len(plan.names) * n_inputs
+    check_memory(f"{draws:,} draws kept in memory", 8 * 1.5 * kept_values,   # + sorting and writing them
+                 "ask for fewer draws, or stream them (keep=False; cli.py run --summaries-only)")
+    ranges = None
+    if not keep:
+        _run_chunk(plan, seed, PILOT_KEY, BLOCK)        # the machine code loaded (or compiled) before the timing
+        t = time.perf_counter()
+        _run_chunk(plan, seed, PILOT_KEY, PILOT_DRAWS)    # a streamed chunk's work: draws per second, one thread
+        rate = PILOT_DRAWS / max(time.perf_counter() - t, 1e-9)
+        check_hours(f"{draws:,} draws", draws / (rate * threads) / 3600,
+                    "split the run into a batch of seeds (cli.py batch) or ask for fewer draws")
+        ranges = pilot_ranges(plan, seed)
     kept = Kept(np.empty((plan.computed.size, draws)) if keep else _NONE_2,
                 np.empty((len(plan.names), n_inputs)) if n_inputs else _NONE_2, _NONE_2)
     chunks = chunk_bounds(draws, plan.chunk_size)
     parts = run_chunks(plan, seed, chunks, threads=threads, kept=kept, ranges=ranges, progress=progress)
     stats = merge_stats(parts)
+    check_finite(plan, stats)
     inputs = {name: kept.x[i] for i, name in enumerate(plan.names)} if n_inputs else None
     return RunResult(plan=plan, seed=seed, draws=draws, stats=stats, kept=kept.y if keep else None, inputs=inputs,
                      ranges=ranges, n_chunks=len(chunks), threads=threads)
@@ -298,11 +344,15 @@ def evaluate_inputs(plan: EnginePlan, theta: np.ndarray) -> np.ndarray:
     """Outputs (n_outputs, m) for given values of the sampled inputs ``theta`` (len(plan.names), m).
 
     Used by the sensitivity analysis: the same compiled model and output sums as the engine, on design matrices
-    instead of random draws."""
+    instead of random draws. Outputs that are not finite are an error, as in :func:`run`."""
     theta = np.ascontiguousarray(theta, dtype=float)
     y = np.empty((plan.computed.size, theta.shape[1]))  # the computed outputs; the others are their multiples
     compiled_module().evaluate_theta(theta, plan.arrays, y)
-    return plan.factor[:, None] * y[plan.source]
+    out = plan.factor[:, None] * y[plan.source]
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if bad.size:
+        raise PriorError(_non_finite(plan, bad))
+    return out
 
 
 def evaluate_lines(values: Mapping[str, object]) -> dict[str, np.ndarray]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from support import MLD, MLN, assert_printed
 
 from model.analysis.report import reproduce
 from model.deelopgaven.registry import DEELOPGAVEN
 from model.spec.data import load_gebieden
 from model.spec.priors import PriorSet, load_priors
-from support import MLD, MLN, assert_printed
 
 LOOPTIJD = 11  # 2025 t/m 2035
 
@@ -306,3 +306,15 @@ def test_only_the_three_pm_lines_are_pm(result):
     assert {r["deelopgave"] for r in result["deelopgaven"] if r["pm"]} == {"beheer_onderhoud", "grondkosten",
                                                                           "personeel"}
     assert {d.naam for d in DEELOPGAVEN if d.pm} == {"beheer_onderhoud", "grondkosten", "personeel"}
+
+
+def test_report_mode_refuses_a_line_that_is_not_finite(tmp_path, gebieden):
+    from support import priors_with
+
+    from model.errors import PriorError
+
+    directory = priors_with(tmp_path, "ov_eenmalig.yaml", "eenmalige_ov_kosten_per_provincie",
+                            distribution={"family": "fixed", "value": 1e308}, point=1e308, bounds=[0, None])
+    priors = load_priors(directory, fit=False)
+    with pytest.raises(PriorError, match=r"entries with extreme values: eenmalige_ov_kosten_per_provincie"):
+        reproduce(priors, gebieden)

@@ -2,6 +2,7 @@
 the kept draws and the compiled model on given values."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -159,3 +160,37 @@ def test_run_refuses_bad_counts(kwargs, message):
 
     with pytest.raises(UsageError, match=message):
         engine.run(**{"draws": 10, **kwargs})
+
+
+# ------------------------------------------------------------------------------------------- nothing non-finite
+HUGE = {"distribution": {"family": "fixed", "value": 1e308}, "point": 1e308, "bounds": [0, None]}
+
+
+def test_an_output_that_is_not_finite_is_an_error_naming_the_entry(tmp_path):
+    """On today's main a fixed prior of 1e308 (inside its bounds) gave P50 = inf with exit 0."""
+    from support import priors_with
+
+    from model.errors import PriorError
+
+    directory = priors_with(tmp_path, "ov_eenmalig.yaml", "eenmalige_ov_kosten_per_provincie", **HUGE)
+    plan = make_plan(load_priors(directory), chunk_size=1024)
+    for keep in (True, False):
+        with pytest.raises(PriorError, match=r"\(outputs\): .*ov_eenmalig.* not finite .*entries with extreme "
+                                             r"values: eenmalige_ov_kosten_per_provincie \(up to 1e\+308\)"):
+            engine.run(plan=plan, draws=2_000, seed=1, keep=keep)
+    with pytest.raises(PriorError, match="eenmalige_ov_kosten_per_provincie"):
+        engine.evaluate_inputs(plan, np.tile([[m.quantile(0.5)] for m in plan.marginals], (1, 3)))
+
+
+@pytest.mark.parametrize("value, fragment", [(np.nan, "e.g. nan"), (-1e30, "e.g. -1e+30"), (1.5, "e.g. 1.5")])
+def test_joint_draws_outside_their_entrys_bounds_are_refused(plan, value, fragment):
+    """On today's main NaN posterior draws gave a NaN mean and -1e30 for a fraction a PM total of -2.2e39 EUR."""
+    from model.errors import PriorError
+
+    draws = np.full((10, 1), 0.3)
+    draws[7, 0] = value
+    with pytest.raises(PriorError, match=r"^run-x/posterior.nc: aandeel_kwetsbare_woningen: 1 of 10 draws are not "
+                                         rf"finite or lie outside the hard bounds \[0, 1\] .*{re.escape(fragment)}"):
+        make_plan(plan.priors, posterior=(("aandeel_kwetsbare_woningen",), draws, "run-x/posterior.nc"))
+    with pytest.raises(PriorError, match="no such prior entry"):
+        make_plan(plan.priors, posterior=(("bestaat_niet",), draws, "run-x/posterior.nc"))

@@ -60,6 +60,20 @@ FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95)
 QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95)
 CONFIGS = {c.name: c for c in (FULL, QUICK)}
 
+#: Seconds per NUTS iteration per core, a floor for estimates: measured on this project's 2-core machine, the quick
+#: configuration (4 × 1500 iterations on 2 cores) samples in about 190 s (0.063 s per iteration per core); a third
+#: of that, so that an estimate never refuses a run that would finish in time.
+SECONDS_PER_ITERATION = 0.02
+
+
+def cost(config: Config, n_parameters: int, n_figures: int, cores: int, prior_draws: int = 2000) -> tuple[float, float]:
+    """(bytes, seconds) a configuration needs, roughly: the draws kept (posterior, sample stats, predictive, prior;
+    twice, for ArviZ's conversion) and the iterations at :data:`SECONDS_PER_ITERATION`."""
+    per_draw = 3 * n_parameters + 3 * n_figures + 16
+    nbytes = 8 * 2 * per_draw * (config.chains * config.draws + prior_draws)
+    seconds = config.chains * (config.tune + config.draws) * SECONDS_PER_ITERATION / max(1, min(cores, config.chains))
+    return float(nbytes), float(seconds)
+
 #: PyTensor rewrites left out when compiling the calibration model. ``local_greedy_distributor`` expands products
 #: over the 41-point quadrature sum of the capaciteit kernel into thousands of nodes;
 #: ``local_inline_composite_constants`` bakes each quadrature constant into its own C module (41 compilations).
