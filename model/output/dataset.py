@@ -67,8 +67,16 @@ def _attrs(obj, attrs: dict) -> None:
             obj.attrs[k] = v
 
 
-def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact", attrs: dict | None = None) -> Path:
-    """Write ``dataset.nc``: the summaries in the root group, the stored draws in the group ``prior``."""
+def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact", attrs: dict | None = None,
+                  jaren=None) -> Path:
+    """Write ``dataset.nc``: the summaries in the root group, the stored draws in the group ``prior`` and, with
+    ``jaren`` (the year model's dataset), the group ``jaren``.
+
+    The file is built in memory and then written with one ordinary write: an error of the disk (a full disk,
+    ENOSPC) is then an ``OSError`` naming the file, never an error inside the HDF5 library (which, after a failed
+    write, can crash the process when it closes its files)."""
+    import io
+
     import h5netcdf
     import h5py
 
@@ -78,7 +86,8 @@ def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact
     attrs = {"title": "NPVR Monte Carlo run", "seed": int(result.seed), "draws": int(result.draws),
              "chunk_size": int(plan.chunk_size), "store": store, "eenheid": "EUR", **(attrs or {})}
     text = h5py.string_dtype()
-    with h5netcdf.File(path, "w") as f:
+    buffer = io.BytesIO()
+    with h5netcdf.File(buffer, "w") as f:
         _attrs(f, attrs)
         f.dimensions = {"uitkomst": len(plan.outputs), "statistiek": len(STATISTICS)}
         _coordinate(f, "uitkomst", [o.naam for o in plan.outputs],
@@ -107,7 +116,36 @@ def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact
                               "(zonder PM), verdeeld naar inwoners/woningen"})
         if store != "none" and result.has_draws:
             _write_draws(f, result, store)
+        if jaren is not None:
+            _write_jaren(f, jaren)
+    return _write_file(path, buffer)
+
+
+def _write_file(path: Path, buffer) -> Path:
+    """The bytes of a netCDF file built in memory, written with one ordinary write (see :func:`write_dataset`)."""
+    with Path(path).open("wb") as fh:
+        fh.write(buffer.getbuffer())
     return Path(path)
+
+
+def write_inference_data(idata, path: Path) -> Path:
+    """An ArviZ ``InferenceData`` as netCDF (``arviz.from_netcdf`` reads it), built in memory first like
+    ``dataset.nc``: its attributes in the root group, each group compressed (zlib) as ArviZ's own writer does."""
+    import io
+
+    import xarray as xr
+
+    buffer = io.BytesIO()
+    mode = "w"
+    if idata.attrs:
+        xr.Dataset(attrs=idata.attrs).to_netcdf(buffer, mode=mode, engine="h5netcdf")
+        mode = "a"
+    for group in idata.groups():
+        data = getattr(idata, group)
+        encoding = {name: {"zlib": True} for name, v in data.variables.items() if v.dtype.kind in "biufcS"}
+        data.to_netcdf(buffer, mode=mode, group=group, engine="h5netcdf", encoding=encoding)
+        mode = "a"
+    return _write_file(path, buffer)
 
 
 def _write_draws(f, result, store: str) -> None:
@@ -139,12 +177,10 @@ def _write_draws(f, result, store: str) -> None:
             var.attrs.update({"units": entry.unit, "long_name": entry.description})
 
 
-def write_jaren(path: Path, jds) -> None:
-    """Add the group ``jaren`` to ``dataset.nc``: the present value of the total without PM per draw and discount
+def _write_jaren(f, jds) -> None:
+    """The group ``jaren`` of ``dataset.nc``: the present value of the total without PM per draw and discount
     rate (chain, draw, discontovoet; the chains of the group ``prior``) and the quantiles and mean of the amounts
     per goal and year (real and nominal prices)."""
-    import h5netcdf
-
     from model.analysis.jaren import KWANTIELEN, contante_waarde_totaal, groepen
 
     cw = contante_waarde_totaal(jds).values           # (discontovoet, draw)
@@ -152,25 +188,24 @@ def write_jaren(path: Path, jds) -> None:
     chains = chains_of(n)
     per = n // chains
     rates = jds["discontovoet"].values
-    with h5netcdf.File(path, "a") as f:
-        g = f.create_group("jaren")
-        reeel = groepen(jds, "reeel")
-        g.dimensions = {"chain": chains, "draw": per, "discontovoet": len(rates), "groep": reeel.sizes["groep"],
-                        "jaar": reeel.sizes["jaar"], "kwantiel": len(KWANTIELEN)}
-        _coordinate(g, "chain", range(chains), "Keten: een opeenvolgend deel van de onafhankelijke trekkingen")
-        _coordinate(g, "draw", range(per), "Trekking binnen de keten")
-        _coordinate(g, "discontovoet", rates.tolist(), "Discontovoet (reëel)", units="1")
-        _coordinate(g, "groep", [str(v) for v in reeel["groep"].values], "Doel (of totaal)")
-        _coordinate(g, "jaar", [int(v) for v in jds["jaar"].values], "Jaar")
-        _coordinate(g, "kwantiel", list(KWANTIELEN), "Kwantiel", units="1")
-        var = g.create_variable("contante_waarde", ("chain", "draw", "discontovoet"),
-                                data=np.ascontiguousarray(cw.T.reshape(chains, per, len(rates))))
-        var.attrs.update({"units": "EUR", "long_name": "Contante waarde per 1-1-2025, prijspeil 2024, zonder PM "
-                                                       "(betalingen aan het eind van elk jaar)"})
-        for prijzen, label in (("reeel", "prijspeil 2024"), ("nominaal", "lopende prijzen")):
-            values = groepen(jds, prijzen).values      # (groep, draw, jaar)
-            var = g.create_variable(f"per_jaar_{prijzen}", ("groep", "jaar", "kwantiel"),
-                                    data=np.moveaxis(np.quantile(values, KWANTIELEN, axis=1), 0, -1))
-            var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): kwantielen"})
-            var = g.create_variable(f"per_jaar_{prijzen}_mean", ("groep", "jaar"), data=values.mean(axis=1))
-            var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): gemiddelde"})
+    g = f.create_group("jaren")
+    reeel = groepen(jds, "reeel")
+    g.dimensions = {"chain": chains, "draw": per, "discontovoet": len(rates), "groep": reeel.sizes["groep"],
+                    "jaar": reeel.sizes["jaar"], "kwantiel": len(KWANTIELEN)}
+    _coordinate(g, "chain", range(chains), "Keten: een opeenvolgend deel van de onafhankelijke trekkingen")
+    _coordinate(g, "draw", range(per), "Trekking binnen de keten")
+    _coordinate(g, "discontovoet", rates.tolist(), "Discontovoet (reëel)", units="1")
+    _coordinate(g, "groep", [str(v) for v in reeel["groep"].values], "Doel (of totaal)")
+    _coordinate(g, "jaar", [int(v) for v in jds["jaar"].values], "Jaar")
+    _coordinate(g, "kwantiel", list(KWANTIELEN), "Kwantiel", units="1")
+    var = g.create_variable("contante_waarde", ("chain", "draw", "discontovoet"),
+                            data=np.ascontiguousarray(cw.T.reshape(chains, per, len(rates))))
+    var.attrs.update({"units": "EUR", "long_name": "Contante waarde per 1-1-2025, prijspeil 2024, zonder PM "
+                                                   "(betalingen aan het eind van elk jaar)"})
+    for prijzen, label in (("reeel", "prijspeil 2024"), ("nominaal", "lopende prijzen")):
+        values = groepen(jds, prijzen).values      # (groep, draw, jaar)
+        var = g.create_variable(f"per_jaar_{prijzen}", ("groep", "jaar", "kwantiel"),
+                                data=np.moveaxis(np.quantile(values, KWANTIELEN, axis=1), 0, -1))
+        var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): kwantielen"})
+        var = g.create_variable(f"per_jaar_{prijzen}_mean", ("groep", "jaar"), data=values.mean(axis=1))
+        var.attrs.update({"units": "EUR", "long_name": f"Uitgaven per jaar ({label}): gemiddelde"})

@@ -6,8 +6,12 @@ Protocol. A command writes into a temporary folder ``<out>/.tmp-<prefix>-<16 hex
 stamp>-<4 hex>`` (a new name is drawn if it exists) or, for a batch task, a fixed name (an existing folder of that
 name is an error for the caller to handle). The rename is atomic, so a folder with its final name is complete.
 On an error the temporary folder is removed, and so are the folders above it that the command created; nothing
-else is touched. :func:`stale_temporary_folders` lists the temporary folders whose owner process is gone, the only
-ones a command may remove.
+else is touched. A command that was killed leaves its temporary folder behind: the next command that writes into
+the same folder removes it (:func:`stale_temporary_folders`: an ``OWNER`` file naming this host and a process that
+no longer runs, the only folders a command may remove besides its own). The ``OWNER`` file is written whole and
+renamed into place, so a killed command leaves a complete one (or, killed between making the folder and that rename,
+none: such a folder is not provably abandoned and stays). The temporary folder is made when a
+command starts, before its work, so an output folder that cannot be written stops the command at once.
 
 Manifest. Every run folder has a ``manifest.json`` of one schema (``docs/manifest.schema.json``, tested for every
 command): the command and its arguments, the code version (package version, git commit, dirty flag), the package
@@ -166,6 +170,8 @@ class RunFolder:
             p = p.parent
         self.out.mkdir(parents=True, exist_ok=True)
         self._created = missing  # deepest first
+        for stale in stale_temporary_folders(self.out):   # left by commands of this host that were killed
+            shutil.rmtree(stale, ignore_errors=True)
         for _ in range(self.attempts):  # os.mkdir (unlike tempfile.mkdtemp) keeps the umask's permissions
             tmp = self.out / f"{TMP_PREFIX}{self.prefix}-{secrets.token_hex(8)}"
             try:
@@ -173,8 +179,11 @@ class RunFolder:
             except FileExistsError:
                 continue
             self.tmp = tmp
+            # written whole, then renamed: a command killed at any moment leaves a complete OWNER file or none
+            partial = tmp / f".{OWNER}.partial"
             write_json({"pid": os.getpid(), "host": socket.gethostname(), "started": now(), "command": self.command},
-                       tmp / OWNER)
+                       partial)
+            os.replace(partial, tmp / OWNER)
             return tmp
         raise FileExistsError(f"{self.out}: no free temporary folder name for {self.prefix}")
 
@@ -189,7 +198,12 @@ class RunFolder:
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
+            where = self.tmp
             self._abandon()
+            if isinstance(exc, OSError) and not exc.filename and exc.errno is not None:
+                # a failed write (a full disk) names no file: name the run folder it was writing
+                raise OSError(exc.errno, exc.strerror, str(self.out / f"{self.name or self.prefix + '-...'}"
+                                                            f" (writing {where.name if where else '?'})")) from exc
             return False
         try:
             (self.tmp / OWNER).unlink()
