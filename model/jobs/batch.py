@@ -20,7 +20,7 @@ Resume and faults. A finished task is a run folder with its final name (the run-
 place only when complete). A resumed batch skips it after checking that its manifest's identity (scenario hash,
 seed, draws, chunk size) matches the task; a mismatch is an error (choose another folder). One batch at a time
 holds a batch folder (``.batch.lock``: process id and host); temporary folders are removed only when their owner
-process is gone (``model.output.runfolder.stale_temporary_folders``). A task that raises (or whose worker dies) is
+process is gone (``model.output.runfolder``). A task that raises (or whose worker dies) is
 reported -- on stderr, in ``BatchResult.failed`` and in ``batch.json`` -- and the other tasks go on; rerunning the
 same batch completes it.
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import socket
 import sys
 import time
@@ -45,19 +45,26 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from model.analysis.summary import describe
-from model.engine.plan import DEFAULT_CHUNK, check_count
+from model.engine.plan import DEFAULT_CHUNK, check_count, scenario_plan
 from model.engine.rng import STREAM
-from model.errors import PriorError
+from model.engine.stream import MAX_SEED
+from model.errors import PriorError, UsageError
 from model.jobs.run import run_job
 from model.output import plots
-from model.output.runfolder import (MANIFEST, RunFolder, now, read_manifest, stale_temporary_folders, to_json,
-                                    write_manifest)
+from model.output.runfolder import MANIFEST, RunFolder, now, read_manifest, to_json, write_manifest
 from model.output.tables import read_summary, write_csv
+from model.resources import check_memory
 from model.spec.priors import load_priors
 from model.spec.jaren import load_jaren_priors
 from model.spec.scenarios import Scenario, load_scenario
 
 BATCH_JSON = "batch.json"
+#: What a scenario's name may be when it names a task's run folder (never hidden, never a temporary folder's).
+TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: A Dask scheduler address: protocol://host:port (tcp, tls, ucx, ws, wss) or inproc://.
+SCHEDULER_ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss)://[^/\s:]+:\d{1,5}$|^inproc://\S+$")
+#: How long a batch waits for an existing scheduler to answer.
+CONNECT_TIMEOUT = "10s"
 LOCK = ".batch.lock"
 COMPARISON = "vergelijking"
 KEY_OUTPUTS = ("totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave", "totaal_pm",
@@ -91,9 +98,13 @@ class Task:
 
 def _identity_of(folder: Path) -> dict:
     m = read_manifest(folder)
-    a = m["arguments"]
-    return {"scenario": a.get("scenario"), "scenario_hash": a.get("scenario_hash"), "seed": m["random"]["seed"],
-            "draws": a.get("draws"), "chunk_size": m["random"]["chunk_size"]}
+    try:
+        a = m["arguments"]
+        return {"scenario": a.get("scenario"), "scenario_hash": a.get("scenario_hash"), "seed": m["random"]["seed"],
+                "draws": a.get("draws"), "chunk_size": m["random"]["chunk_size"]}
+    except (KeyError, TypeError, AttributeError):
+        raise PriorError(f"{Path(folder) / MANIFEST}: (file): not the manifest of a run (arguments/random "
+                         "missing)") from None
 
 
 def is_finished(folder: Path) -> bool:
@@ -142,23 +153,31 @@ def make_tasks(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_d
     """The grid specs × seeds as tasks (scenarios loaded and validated here, in the calling process)."""
     seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
     if not seeds:
-        raise ValueError("no seeds given")
+        raise UsageError("no seeds given")
     for s in seeds:
-        check_count("seed", s, minimum=0)
+        check_count("seed", s, minimum=0, below=MAX_SEED)
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"duplicate seeds {seeds!r}")
+        raise UsageError(f"duplicate seeds {sorted(seeds)}")
     check_count("draws", draws)
     if int(draws) < 2:
-        raise ValueError(f"draws must be at least 2, got {draws!r}")
+        raise UsageError(f"draws must be at least 2, got {draws!r}")
+    check_count("chunk_size", chunk_size)
     base = load_priors()
     base_jaren = load_jaren_priors(priors=base)
     scenarios = [load_scenario(s, directory=scenario_dir, priors=base, jaren_priors=base_jaren) for s in specs]
     names = [s.naam for s in scenarios]
     if not names:
-        raise ValueError("no scenarios given")
+        raise UsageError("no scenarios given")
+    for n in names:
+        if not TASK_NAME.match(n):
+            raise UsageError(f"scenario {n!r}: a batch names its run folders after the scenario, so the name must "
+                             "start with a letter or digit and hold only letters, digits, '_', '-' and '.'")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"scenario(s) given twice: {dup}")
+        raise UsageError(f"scenario(s) given twice: {dup}")
+    plan = scenario_plan(scenarios[0], chunk_size)          # a task keeps its draws: what one worker holds
+    check_memory(f"{draws:,} draws kept by each run", 8 * 1.5 * (plan.computed.size + len(plan.names)) * draws,
+                 "ask for fewer draws per run (and more seeds)")
     out = str(Path(out_dir).resolve())
     return [Task(sc, int(seed), int(draws), int(chunk_size), out) for sc in scenarios for seed in seeds]
 
@@ -208,6 +227,9 @@ def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_di
     ``specs``: scenario names (``scenarios/*.toml``), paths, ``"default"`` or :class:`Scenario` objects.
     ``scheduler``: ``None`` (LocalCluster with ``n_workers`` processes), ``"serial"``, a scheduler address, a
     ``distributed.Client`` or a cluster object. ``resume=False`` refuses to start when a run folder exists."""
+    if isinstance(scheduler, str) and scheduler != "serial" and not SCHEDULER_ADDRESS.match(scheduler):
+        raise UsageError(f"scheduler {scheduler!r}: not a Dask scheduler address (e.g. tcp://127.0.0.1:8786), nor "
+                         "'serial'")
     tasks = make_tasks(specs, seeds, draws=draws, out_dir=out_dir, chunk_size=chunk_size, scenario_dir=scenario_dir)
     out = Path(tasks[0].out_dir)
     created = not out.exists()
@@ -240,18 +262,19 @@ def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, sc
             raise FileExistsError(f"{t.folder}: finished run of a different definition (differs in {diff}); "
                                   "choose another out_dir")
         res.skipped.append(t.naam)
-    for stale in stale_temporary_folders(out):
-        shutil.rmtree(stale, ignore_errors=True)
     _write_batch_json(out, tasks, res, status="running", draws=draws, chunk_size=chunk_size)
     try:
         _execute(todo, res, scheduler=scheduler, n_workers=n_workers, progress=progress, total=len(tasks))
-    except BaseException as exc:
+        res.comparison = write_comparison(out, tasks, seconds=time.perf_counter() - t0, failed=res.failed)
+    except BaseException as exc:   # the batch itself failed (no scheduler, a full disk, Ctrl-C): never "running"
         for t in todo:
             if t.naam not in res.done and not is_finished(t.folder):
                 res.failed.setdefault(t.naam, _error_text(exc))
-        _write_batch_json(out, tasks, res, status="failed", draws=draws, chunk_size=chunk_size)
+        try:
+            _write_batch_json(out, tasks, res, status="failed", draws=draws, chunk_size=chunk_size)
+        except OSError:
+            pass                   # e.g. the disk is still full: the error below says what happened
         raise
-    res.comparison = write_comparison(out, tasks, seconds=time.perf_counter() - t0, failed=res.failed)
     _write_batch_json(out, tasks, res, status="ok" if res.ok else "failed", draws=draws, chunk_size=chunk_size)
     if res.failed:
         print(f"batch: {len(res.failed)} of {len(tasks)} run(s) failed (rerun the same batch to complete it):",
@@ -299,7 +322,10 @@ def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, p
     elif isinstance(scheduler, Client):
         client, own_client = scheduler, False
     else:                              # an address or a cluster object (e.g. dask_jobqueue.SLURMCluster)
-        client = Client(scheduler, set_as_default=False, timeout="20s")
+        try:
+            client = Client(scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise OSError(f"{scheduler}: no Dask scheduler answered within {CONNECT_TIMEOUT} ({exc})") from None
     try:
         futures = {client.submit(run_task, t, key=f"npvr-{t.naam}-{uuid.uuid4().hex[:8]}", pure=False): t
                    for t in todo}
@@ -325,8 +351,12 @@ def _write_batch_json(out: Path, tasks: list[Task], res: BatchResult, *, status:
         "comparison": None if res.comparison is None else res.comparison.name,
     }
     tmp = out / f".{BATCH_JSON}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(to_json(meta), encoding="utf-8")
-    os.replace(tmp, out / BATCH_JSON)
+    try:
+        tmp.write_text(to_json(meta), encoding="utf-8")
+        os.replace(tmp, out / BATCH_JSON)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # ------------------------------------------------------------------------------------------ comparison

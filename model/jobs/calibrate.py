@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import warnings
 from dataclasses import asdict
@@ -22,13 +23,15 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from model.analysis.calibration.sampling import FULL, Calibration, Config, sample
+from model.analysis.calibration.sampling import FULL, Calibration, Config, cost, sample
 from model.analysis.calibration.tables import ppc_table, prior_posterior_table
 from model.errors import PriorError
 from model.output import plots
+from model.output.dataset import write_inference_data
 from model.output.runfolder import MANIFEST, RunFolder, input_hashes, read_manifest, write_json, write_manifest
 from model.output.tables import write_csv
 from model.paths import RUNS_DIR
+from model.resources import check_hours, check_memory
 from model.spec.data import Gebieden, load_gebieden
 from model.spec.priors import PriorSet, load_priors
 from model.spec.published import PUBLISHED, Figure
@@ -63,11 +66,15 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
     if not isinstance(priors, PriorSet):
         priors = load_priors(priors)
     gebieden = gebieden if gebieden is not None else load_gebieden()
-    cal = sample(priors, config, seed, figures=figures, printed=printed, gebieden=gebieden, cores=cores,
-                 prior_draws=prior_draws, progressbar=progressbar)
-    idata, info = cal.idata, cal.info
+    nbytes, seconds = cost(config, len(priors.entries), len(figures), cores or os.cpu_count() or 1, prior_draws)
+    what = f"{config.chains} chains x {config.tune:,} + {config.draws:,} iterations"
+    check_memory(what, nbytes, "ask for fewer draws or chains")
+    check_hours(what, seconds / 3600, "ask for fewer draws or chains")
     folder = RunFolder(out, f"{RUN_PREFIX}-{label or config.name}", command="calibrate")
-    with folder as tmp:
+    with folder as tmp:         # before the sampling: an output folder that cannot be written stops it first
+        cal = sample(priors, config, seed, figures=figures, printed=printed, gebieden=gebieden, cores=cores,
+                     prior_draws=prior_draws, progressbar=progressbar)
+        idata, info = cal.idata, cal.info
         pp_rows = prior_posterior_table(idata, info, priors)
         ppc_rows = ppc_table(idata, info)
         n_inside = sum(r["inside_90"] for r in ppc_rows)
@@ -76,7 +83,7 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
             "npvr_figures": json.dumps([asdict(f) for f in info.figures], ensure_ascii=False),
             "npvr_printed": json.dumps(dict(zip([f.name for f in info.figures], info.printed.tolist()))),
         })
-        idata.to_netcdf(str(tmp / POSTERIOR), engine="h5netcdf")
+        write_inference_data(idata, tmp / POSTERIOR)
         write_csv(tmp / "prior_posterior.csv", pp_rows, list(pp_rows[0]))
         write_csv(tmp / "ppc.csv", ppc_rows, list(ppc_rows[0]))
         plots.prior_posterior(pp_rows, tmp / "prior_posterior",

@@ -84,45 +84,43 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
     if store not in dataset.STORE:
         raise UsageError(f"store must be one of {', '.join(dataset.STORE)}, got {store!r}")
     out = Path(out)
-    post = None
-    if posterior is not None:
-        from model.jobs.calibrate import load_posterior
-
-        post = load_posterior(posterior, (out, RUNS_DIR))
-    posterior_rows = (post.names, post.draws) if post is not None else None
-    if scenario is not None:
-        sc = load_scenario(scenario)
-        plan = scenario_plan(sc, chunk_size, posterior=posterior_rows)
-    else:
-        sc = None
-        plan = make_plan(priors if isinstance(priors, PriorSet) else load_priors(priors), load_gebieden(),
-                         chunk_size=chunk_size, posterior=posterior_rows)
-    prior_set, gebieden = plan.priors, plan.gebieden
-    threads = threads or default_threads()
-    keep = not summaries_only and (jaren or store != "none" or draws <= 2_000_000)
-    result = run(plan=plan, draws=draws, seed=seed, threads=threads, keep=keep,
-                 keep_inputs=True if store == "full" and keep else RANK_CHECK_DRAWS, progress=progress)
-    t_engine = time.perf_counter()
-    rows = summarise(result)
-    jds = None
-    extra_inputs: dict[str, str] = {}
-    if jaren:
-        from model.analysis.jaren import jaren_dataset
-        from model.spec.jaren import load_jaren_priors
-
-        jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
-        jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
-                            instellingen=sc.jaren if sc else None)
-        rows += _jaren_rows(jds)
-        extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
-    t_summary = time.perf_counter()
-    if post is not None:
-        extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
     folder = RunFolder(out, "run", name=name, command="run")
-    with folder as tmp:
-        dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none")
-        if jds is not None:
-            dataset.write_jaren(tmp / "dataset.nc", jds)
+    with folder as tmp:         # first: an output folder that cannot be written stops the run before its work
+        post = None
+        if posterior is not None:
+            from model.jobs.calibrate import POSTERIOR, load_posterior
+
+            post = load_posterior(posterior, (out, RUNS_DIR))
+        posterior_rows = (post.names, post.draws, post.folder / POSTERIOR) if post is not None else None
+        if scenario is not None:
+            sc = load_scenario(scenario)
+            plan = scenario_plan(sc, chunk_size, posterior=posterior_rows)
+        else:
+            sc = None
+            plan = make_plan(priors if isinstance(priors, PriorSet) else load_priors(priors), load_gebieden(),
+                             chunk_size=chunk_size, posterior=posterior_rows)
+        prior_set, gebieden = plan.priors, plan.gebieden
+        threads = threads or default_threads()
+        keep = not summaries_only and (jaren or store != "none" or draws <= 2_000_000)
+        result = run(plan=plan, draws=draws, seed=seed, threads=threads, keep=keep,
+                     keep_inputs=True if store == "full" and keep else RANK_CHECK_DRAWS, progress=progress)
+        t_engine = time.perf_counter()
+        rows = summarise(result)
+        jds = None
+        extra_inputs: dict[str, str] = {}
+        if jaren:
+            from model.analysis.jaren import jaren_dataset
+            from model.spec.jaren import load_jaren_priors
+
+            jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
+            jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
+                                instellingen=sc.jaren if sc else None)
+            rows += _jaren_rows(jds)
+            extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
+        t_summary = time.perf_counter()
+        if post is not None:
+            extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
+        dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds)
         tables.write_summary(rows, tmp / "summary.csv")
         (tmp / "summary.md").write_text(tables.overview_table(rows, markdown=True) + "\n\n"
                                         + tables.regional_table(rows, markdown=True) + "\n", encoding="utf-8")

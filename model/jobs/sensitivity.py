@@ -12,14 +12,16 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from model.analysis.sensitivity_npvr import (SobolNpvr, SpiderNpvr, TornadoNpvr, input_spec, report_figures,
-                                             resolve_output, sobol_npvr, spider_npvr, tornado_npvr)
+from model.analysis.sensitivity_npvr import (SobolNpvr, SpiderNpvr, TornadoNpvr, evaluation_rate, input_spec,
+                                             report_figures, resolve_output, sobol_cost, sobol_npvr, spider_npvr,
+                                             tornado_npvr)
 from model.engine.plan import EnginePlan, Output, make_plan
 from model.errors import UsageError
 from model.output import plots
 from model.output.runfolder import RunFolder, input_hashes, write_manifest
 from model.output.tables import write_csv
 from model.paths import RUNS_DIR
+from model.resources import check_hours, check_memory
 from model.spec.priors import load_priors
 
 _SOBOL_FIELDS = ["S1", "S1_conf", "ST", "ST_conf"]
@@ -52,10 +54,10 @@ def tornado_job(output: str = "publieke_restopgave", low: float = 0.10, high: fl
         raise UsageError(f"need 0 < low < high < 1, got low {low:g}, high {high:g}")
     plan = plan if plan is not None else plan_for(priors)
     res = resolve_output(plan, output)
-    t = tornado_npvr(res.naam, low, high, plan=plan)
-    s = spider_npvr(res.naam, plan=plan)
     folder = RunFolder(out, f"tornado-{_short(res)}", command="tornado")
-    with folder as tmp:
+    with folder as tmp:         # before the work: an output folder that cannot be written stops it first
+        t = tornado_npvr(res.naam, low, high, plan=plan)
+        s = spider_npvr(res.naam, plan=plan)
         plots.tornado(t, tmp / "tornado", top_n=top_n)
         rows = [{"rank": k + 1, **r, "x_point": t.point[r["input"]], "base": t.base} for k, r in enumerate(t.rows)]
         write_csv(tmp / "tornado.csv", rows, ["rank", "input", "kind", "deelopgave", "x_low", "x_point", "x_high",
@@ -85,12 +87,17 @@ def sobol_job(output: str = "investeringsopgave", n_base: int = 2**14, seed: int
         raise UsageError(f"n_base must be at least {MIN_N_BASE} (below it the indices are noise), got {n_base}")
     plan = plan if plan is not None else plan_for(priors)
     res = resolve_output(plan, output)
-    s = sobol_npvr(res.naam, n_base=n_base, seed=seed, plan=plan, num_resamples=num_resamples,
-                   conf_level=conf_level)
-    r = s.result
-    title = f"Sobol': {s.long_name} (N = {r.n_base:,})".replace(",", ".")
+    nbytes, evaluations = sobol_cost(plan, n_base, num_resamples)
+    what = f"Sobol' indices with N = {n_base:,} ({evaluations:,.0f} model evaluations)"
+    advice = "use a smaller --n-base (default 2^14)"
+    check_memory(what, nbytes, advice)
+    check_hours(what, evaluations / evaluation_rate(plan) / 3600, advice)
     folder = RunFolder(out, f"sobol-{_short(res)}", command="sobol")
-    with folder as tmp:
+    with folder as tmp:         # before the work: an output folder that cannot be written stops it first
+        s = sobol_npvr(res.naam, n_base=n_base, seed=seed, plan=plan, num_resamples=num_resamples,
+                       conf_level=conf_level)
+        r = s.result
+        title = f"Sobol': {s.long_name} (N = {r.n_base:,})".replace(",", ".")
         spec = input_spec(plan)
         labels = {n: (k, d) for n, k, d in zip(spec.names, spec.kinds, spec.deelopgave)}
         rows = [{**row, "kind": labels[row["input"]][0], "deelopgave": labels[row["input"]][1]}
