@@ -178,21 +178,38 @@ def _digest(src: str) -> str:
 # --------------------------------------------------------------------------------------------- the cache
 def module_file(name: str, src: str) -> Path:
     """The generated module's file ``<name>.py`` in the cache folder (``$NPVR_CACHE``, else ``~/.cache/npvr-model``),
-    written there (atomically) unless it is there already with exactly ``src``: a read-only cache that holds it
-    serves as well. An unusable ``$NPVR_CACHE`` is an error naming it; an unusable default folder (a read-only home
-    on a compute node) falls back to a private folder under the temporary folder, with a warning."""
+    written there (atomically) unless it is there already with exactly ``src``. numba keeps its machine code in
+    ``__pycache__`` beside it, so the folder must be writable (a read-only one would make numba compile into another
+    folder on every run). An unusable ``$NPVR_CACHE`` is an error naming it; an unusable default folder (a read-only
+    home on a compute node) falls back to a private folder under the temporary folder, with a warning."""
     folder, from_env = cache_folder()
     try:
-        return _write_once(folder / f"{name}.py", src)
+        path = _write_once(folder / f"{name}.py", src)
+        _check_writable(folder / "__pycache__")
+        return path
     except OSError as exc:
         reason = exc.strerror or str(exc)
         if from_env:
-            raise SettingError(f"NPVR_CACHE={folder}: cannot write the compiled model's cache folder there "
-                               f"({reason}); point NPVR_CACHE at a writable folder") from exc
+            raise SettingError(f"NPVR_CACHE={folder}: cannot write the compiled model's cache there ({reason}); "
+                               "point NPVR_CACHE at a writable folder") from exc
         fallback = private_fallback()
-        warnings.warn(f"{folder}: cannot write the compiled model's cache folder there ({reason}); using {fallback} "
+        warnings.warn(f"{folder}: cannot write the compiled model's cache there ({reason}); using {fallback} "
                       "instead (set NPVR_CACHE to choose one)", RuntimeWarning, stacklevel=2)
-        return _write_once(fallback / f"{name}.py", src)
+        path = _write_once(fallback / f"{name}.py", src)
+        _check_writable(fallback / "__pycache__")
+        return path
+
+
+def _check_writable(folder: Path) -> None:
+    """Where numba writes its cache (``__pycache__`` beside the module, unless ``NUMBA_CACHE_DIR`` says otherwise)
+    must take a new file; an ``OSError`` if not."""
+    import tempfile
+
+    if config.CACHE_DIR:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
 
 
 def _write_once(path: Path, src: str) -> Path:
@@ -217,7 +234,8 @@ _LOCK = threading.Lock()
 
 
 def compiled_module():
-    """The generated module, written and imported once per process (threads wait for the first import)."""
+    """The generated module, written and imported once per process (threads wait for the first import), behind a
+    guard that repairs a damaged machine-code cache (:class:`_Guarded`)."""
     with _LOCK:
         return _load()
 
@@ -228,12 +246,63 @@ def _load():
     name = f"npvr_model_{_digest(src)}"
     path = module_file(name, src)
     if name in sys.modules:
-        return sys.modules[name]
+        return _Guarded(sys.modules[name])
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules[name] = module  # only once complete
-    return module
+    return _Guarded(module)
+
+
+def _from_numba_cache(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while numba read its cache files (``numba/core/caching.py`` in the traceback)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(os.path.join("numba", "core", "caching.py")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+class _Guarded:
+    """The generated module, with each compiled function called through a guard: when numba fails to read its
+    cache files for this module (a damaged ``.nbi`` index or ``.nbc`` file: truncated, overwritten, of another
+    numba), the guard warns, removes this module's cache files and calls again, so numba compiles afresh (about
+    10 s) and writes a new cache. Any other error passes through unchanged."""
+
+    def __init__(self, module):
+        self.module = module                    # the module itself (what the tests inspect)
+
+    def __getattr__(self, name: str):
+        value = getattr(self.module, name)
+        if not hasattr(value, "py_func"):      # not a compiled function
+            return value
+        return _GuardedFunction(self.module, value)
+
+
+class _GuardedFunction:
+    def __init__(self, module, dispatcher):
+        self._module, self._dispatcher = module, dispatcher
+
+    def __getattr__(self, name: str):
+        return getattr(self._dispatcher, name)
+
+    def __call__(self, *args):
+        try:
+            return self._dispatcher(*args)
+        except Exception as exc:
+            if not _from_numba_cache(exc):
+                raise
+            cache = getattr(self._dispatcher, "_cache", None)       # numba's cache object (private; else ours)
+            folder = Path(getattr(cache, "_cache_path", None) or cache_location())
+            stem = self._module.__name__
+            removed = list(folder.glob(f"{stem}.*.nb[ic]"))
+            for p in removed:
+                p.unlink(missing_ok=True)
+            warnings.warn(f"{folder}: numba's cache of the compiled model is damaged ({type(exc).__name__}: "
+                          f"{str(exc)[:120]}); removed its {len(removed)} file(s) of {stem}, compiling again "
+                          "(about 10 s)", RuntimeWarning, stacklevel=2)
+            return self._dispatcher(*args)
 
 
 def is_compiled() -> bool | None:

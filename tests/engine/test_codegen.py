@@ -41,7 +41,7 @@ def _referenced_modules(module) -> set[str]:
 
 
 def test_the_cache_key_covers_every_module_compiled_in():
-    module = codegen.compiled_module()
+    module = codegen.compiled_module().module
     files = set(codegen.dependency_files())
     referenced = _referenced_modules(module)
     assert {"model.deelopgaven.capaciteit", "model.deelopgaven.kernels", "model.engine.blocks",
@@ -112,7 +112,77 @@ def test_an_unusable_default_cache_falls_back_to_a_private_temporary_folder(tmp_
         path = codegen.module_file("npvr_model_test", "N = 1\n")
     assert path == tmp_path / "tmp" / f"npvr-model-{os.getuid()}" / "npvr_model_test.py"
     assert path.read_text() == "N = 1\n"
-    assert os.listdir(path.parent) == [path.name]   # written atomically: no temporary file left
+    assert sorted(os.listdir(path.parent)) == ["__pycache__", path.name]   # written atomically: no temporary file
+    assert os.listdir(path.parent / "__pycache__") == []                    # (numba's cache goes in __pycache__)
     os.chmod(path.parent, 0o777)                      # someone else could plant code there
     with pytest.raises(SettingError, match="not a private folder"):
         codegen.module_file("npvr_model_test2", "N = 2\n")
+
+
+# ------------------------------------------------------------------------------- a damaged or read-only cache
+def _run_with_cache(cache, out) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NPVR_CACHE=str(cache))
+    env.pop("NUMBA_CACHE_DIR", None)
+    return subprocess.run([sys.executable, "cli.py", "run", "--draws", "1000", "--seed", "7", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def compiled_cache(tmp_path_factory):
+    """An NPVR_CACHE folder holding the compiled model (a first run compiles it, ~10-20 s), and that run's
+    summary."""
+    root = tmp_path_factory.mktemp("compiled")
+    proc = _run_with_cache(root / "cache", root / "runs")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (summary,) = (root / "runs").glob("run-*/summary.csv")
+    return root / "cache", summary.read_bytes()
+
+
+def _damage(cache, suffix: str) -> list:
+    files = sorted((cache / "__pycache__").glob(f"npvr_model_*.run_chunk-*{suffix}"))
+    assert files, sorted(p.name for p in (cache / "__pycache__").iterdir())
+    for f in files:
+        if suffix == ".nbc":
+            f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])      # truncated (a full disk, a killed write)
+        else:
+            f.write_bytes(b"\x00not a numba index\xff" * 8)             # overwritten
+    return files
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".nbc", ".nbi"])
+def test_a_damaged_machine_code_cache_is_recompiled_with_a_warning(compiled_cache, suffix, tmp_path):
+    """On a78215f every run after a damaged .nbc/.nbi failed with a traceback until the cache was deleted by hand.
+    Now the run warns, removes that module's cache files and compiles again, with the same numbers; the run
+    after it loads the repaired cache without a word."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(compiled_cache[0], cache)
+    _damage(cache, suffix)
+    proc = _run_with_cache(cache, tmp_path / "runs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "numba's cache of the compiled model is damaged" in proc.stderr and "compiling again" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    again = _run_with_cache(cache, tmp_path / "runs")
+    assert again.returncode == 0 and "damaged" not in again.stderr, again.stderr[-3000:]
+    summaries = [p.read_bytes() for p in sorted((tmp_path / "runs").glob("run-*/summary.csv"))]
+    assert summaries == [compiled_cache[1]] * 2
+
+
+@pytest.mark.slow
+def test_a_read_only_npvr_cache_is_an_error_not_a_silent_recompile_elsewhere(compiled_cache, tmp_path):
+    """On a78215f a read-only NPVR_CACHE that held a cache made numba recompile into ~/.cache/numba while the run
+    said it used NPVR_CACHE. Now it is an error naming the variable (exit 2), before any work."""
+    import shutil
+
+    from support import remount_readonly, tmpfs
+
+    with tmpfs(tmp_path / "ro", "64m") as disk:
+        shutil.copytree(compiled_cache[0], disk / "cache")
+        remount_readonly(disk)
+        proc = _run_with_cache(disk / "cache", tmp_path / "runs")
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.startswith(f"error: NPVR_CACHE={disk / 'cache'}: cannot write the compiled model's cache "
+                                  "there (Read-only file system)"), proc.stderr[-3000:]
+    assert not (tmp_path / "runs").exists()
