@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from model.paths import REPO
 
@@ -46,3 +48,59 @@ def check_manifest(folder, command: str) -> dict:
     assert manifest["command"] == command
     assert sorted(manifest["files"]) == sorted(p.name for p in folder.iterdir())
     return manifest
+
+
+def priors_with(tmp_path, file: str, entry: str, **fields) -> Path:
+    """A copy of the embedded priors in ``tmp_path/priors`` where ``entry`` of ``file`` has ``fields`` replaced."""
+    import shutil
+
+    import yaml
+
+    from model.paths import PRIORS_DIR
+
+    directory = tmp_path / "priors"
+    shutil.copytree(PRIORS_DIR, directory)
+    path = directory / file
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["entries"][entry].update(fields)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return directory
+
+
+@contextlib.contextmanager
+def tmpfs(path, size: str = "4m"):
+    """A small tmpfs mounted at ``path`` (a new folder) for the test, unmounted afterwards; the test is skipped
+    with the reason when this machine does not let it mount one (not root, or no mount in a container)."""
+    import os
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def remount_readonly(path) -> None:
+    """Make the tmpfs at ``path`` read-only (what an exhausted quota or a read-only export looks like)."""
+    subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
+    """Poll ``predicate`` every 0.05 s until it returns something true; fail the test after ``timeout`` s."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout} s")

@@ -2,7 +2,8 @@
 calls the command's job (``model.jobs``) and prints for people or as JSON.
 
 Registering imports nothing heavy: every handler imports what it needs when it runs, so ``cli.py --help`` and
-``cli.py reproduce`` start fast. Bad input ends in one line ``error: <file>: <entry>: ...`` and exit status 2.
+``cli.py reproduce`` start fast. Bad input ends in one line ``error: <file>: <entry>: ...`` and exit status 2; so
+does an environment that stops the work (``error: <path>: No space left on device``), with nothing written.
 """
 
 from __future__ import annotations
@@ -32,4 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (PriorError, SettingError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:     # the environment: a full disk, an unwritable or missing folder, no scheduler
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model.engine.stream import MAX_SEED
 from model.paths import RUNS_DIR
 
 
@@ -34,6 +35,14 @@ def non_negative_int(text: str) -> int:
     value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """A seed: an integer from 0 to 2**63 - 1 (a manifest stores it as a 64-bit integer)."""
+    value = non_negative_int(text)
+    if value >= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be below 2**63 = {MAX_SEED}, got {text!r}")
     return value
 
 

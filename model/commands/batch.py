@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.commands.args import non_negative_int, output_folder, positive_int
-from model.engine.plan import DEFAULT_CHUNK
+from model.commands.args import output_folder, positive_int, seed
+from model.engine.stream import DEFAULT_CHUNK
 from model.paths import RUNS_DIR
 
 
@@ -34,7 +34,7 @@ def register(sub) -> None:
                                    "folder, each batch call a new comparison folder. Rerun to resume.")
     p.add_argument("specs", nargs="+", metavar="SPEC",
                    help="scenario names (scenarios/<naam>.toml), paths to .toml files, or 'default'")
-    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[20250101],
+    p.add_argument("--seeds", nargs="+", type=seed, default=[20250101],
                    help="seeds; every scenario runs at each")
     p.add_argument("--draws", type=positive_int, default=20_000, help="draws per run (default 20000)")
     p.add_argument("--scheduler", default=None,

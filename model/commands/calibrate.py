@@ -6,7 +6,13 @@ import argparse
 import dataclasses
 import sys
 
-from model.commands.args import add_out, add_priors, non_negative_int, positive_int
+from model.commands.args import (
+    add_out,
+    add_priors,
+    non_negative_int,
+    positive_int,
+    seed,
+)
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
@@ -46,7 +52,7 @@ def register(sub) -> None:
     p.add_argument("--tune", type=non_negative_int, default=None,
                    help="tuning steps per chain (default: the configuration's)")
     p.add_argument("--chains", type=positive_int, default=None, help="chains (default: the configuration's)")
-    p.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
+    p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     add_out(p)
     p.add_argument("--cores", type=positive_int, default=None,
                    help="processes for the chains (default: PyMC's, min(chains, CPUs))")

@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from model.commands.args import add_out, add_priors, non_negative_int, positive_int
-from model.engine.plan import DEFAULT_CHUNK
+from model.commands.args import add_out, add_priors, positive_int, seed
+from model.engine.stream import DEFAULT_CHUNK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -23,15 +23,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if codegen.is_compiled() is False:
         print("compiling the engine with numba: the first run of this code version on this machine takes about "
               f"10 s more; the machine code is then cached ({codegen.cache_location()})", file=sys.stderr)
-    bar = None
-    if not args.json and args.draws >= 500_000:
-        from tqdm import tqdm
-        bar = tqdm(total=args.draws, unit="draw", unit_scale=True, file=sys.stderr)
-    job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size, out=args.out,
-                  priors=priors, posterior=posterior, store=args.store, summaries_only=args.summaries_only,
-                  progress=bar.update if bar is not None else None)
-    if bar is not None:
-        bar.close()
+    bars = []                             # the bar appears with the first finished chunk, after the checks
+
+    def progress(n: int) -> None:
+        if not bars:
+            from tqdm import tqdm
+            bars.append(tqdm(total=args.draws, unit="draw", unit_scale=True, file=sys.stderr))
+        bars[0].update(n)
+
+    show = not args.json and args.draws >= 500_000
+    try:
+        job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size,
+                      out=args.out, priors=priors, posterior=posterior, store=args.store,
+                      summaries_only=args.summaries_only, progress=progress if show else None)
+    finally:
+        for bar in bars:
+            bar.close()
     if args.json:
         out = summary_json(job.rows)
         out["run_dir"] = str(job.path)
@@ -49,7 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     p = sub.add_parser("run", help="Monte Carlo run: intervals for every deelopgave, goal, column and PM line")
     p.add_argument("--draws", type=positive_int, default=200_000, help="number of draws (default 200,000)")
-    p.add_argument("--seed", type=non_negative_int, default=20250101, help="seed of the random stream (default 20250101)")
+    p.add_argument("--seed", type=seed, default=20250101, help="seed of the random stream (default 20250101)")
     p.add_argument("--threads", type=positive_int, default=None, help="threads (default: up to 2)")
     p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK,
                    help="draws per chunk; part of the random stream's definition")

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from model.commands.args import add_out, add_priors, fraction, non_negative_int, positive_int
+from model.commands.args import add_out, add_priors, fraction, positive_int, seed
 
 
 def _plan_and_output(args):
@@ -102,7 +102,7 @@ def register(sub) -> None:
     p.add_argument("output", nargs="?", default="investeringsopgave", help="output (default: investeringsopgave)")
     p.add_argument("--n-base", type=positive_int, default=2**14,
                    help="base samples N (default 2**14; a minimum is enforced, see model.jobs.sensitivity)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the scrambled Sobol' design (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the scrambled Sobol' design (default 0)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, S1, S1_conf, ST, ST_conf}] as JSON")
     add_out(p)

@@ -10,6 +10,10 @@ from model.commands import build_parser, main
     (["run", "--draws", "0"], "argument --draws: must be a positive integer, got '0'"),
     (["run", "--draws", "1e6"], "argument --draws: must be an integer, got '1e6'"),
     (["run", "--seed", "-1"], "argument --seed: must be a non-negative integer, got '-1'"),
+    (["run", "--seed", str(2**63)], "argument --seed: must be below 2**63 = 9223372036854775808"),
+    (["batch", "default", "--seeds", "1", str(2**64)], "argument --seeds: must be below 2**63"),
+    (["calibrate", "--seed", str(2**64)], "argument --seed: must be below 2**63"),
+    (["sobol", "--seed", str(2**63)], "argument --seed: must be below 2**63"),
     (["run", "--threads", "0"], "argument --threads: must be a positive integer, got '0'"),
     (["run", "--chunk-size", "-4096"], "argument --chunk-size: must be a positive integer, got '-4096'"),
     (["batch", "default", "--workers", "0"], "argument --workers: must be a positive integer, got '0'"),
@@ -57,7 +61,6 @@ def test_tornado_low_must_be_below_high(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "--seed", str(2**63), "--draws", "10"], "seed must be below 9223372036854775808"),
     (["run", "--store", "some", "--draws", "10"], "store must be one of compact, full, none"),
     (["sobol", "--n-base", "16"], "n_base must be at least 256"),
 ])
