@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from model.commands import batch, calibrate, reproduce, run, sensitivity
 from model.errors import PriorError, SettingError, UsageError
@@ -26,9 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as a user reads it: one line, no source line of the code that raised it."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    formatter, warnings.formatwarning = warnings.formatwarning, _warning_line
     try:
         return args.func(args)
     except (PriorError, SettingError, UsageError) as exc:
@@ -38,3 +45,5 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatter
