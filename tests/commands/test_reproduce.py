@@ -96,3 +96,17 @@ def test_priors_json_reports_every_entry_within_tolerance():
     for r in rows:
         assert r["max_rel_error"] <= 0.02, r
         assert set(r["stated"]) == set(r["achieved"])
+
+
+@pytest.mark.parametrize("command", ["reproduce", "priors"])
+def test_the_declared_correlations_are_checked_by_every_command(tmp_path, command):
+    """On a78215f ``priors`` and ``reproduce`` never read ``correlaties.yaml``: a rank correlation of 1.5 passed."""
+    target = tmp_path / "priors"
+    shutil.copytree(PRIORS_DIR, target)
+    path = target / "correlaties.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["paren"][0][2] = 1.5
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    proc = cli(command, "--priors", str(target))
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.startswith("error: correlaties.yaml: ") and "1.5" in proc.stderr, proc.stderr

@@ -86,7 +86,13 @@ def test_gekalibreerd_is_the_newest_usable_full_run_else_a_quick_one(job, tmp_pa
 
 
 def test_a_damaged_run_folder_is_an_error_naming_it(job, tmp_path):
+    """On a78215f a damaged posterior.nc or diagnostics.json ended in a traceback. The verdict now lives in the
+    manifest: a truncated diagnostics.json (a report for people) does not change what is read, a damaged
+    posterior.nc or manifest is an error naming the file."""
     bad = _as_usable(job.path, tmp_path, f"{RUN_PREFIX}-full-bad")
+    diagnostics = bad / "diagnostics.json"
+    diagnostics.write_bytes(diagnostics.read_bytes()[:10])
+    assert load_posterior(bad).draws.shape[0] > 0 and np.isfinite(load_posterior(bad).draws).all()
     (bad / "posterior.nc").write_bytes(b"not a netCDF file")
     with pytest.raises(PriorError, match="posterior.nc: \\(file\\): not a readable posterior"):
         load_posterior(bad)
