@@ -5,8 +5,8 @@ This module connects the generic analyses of :mod:`model.analysis.sensitivity` t
 * :func:`input_spec` turns an :class:`~model.engine.plan.EnginePlan` into an
   :class:`~model.analysis.sensitivity.InputSpec`: one input per sampled prior entry (``plan.names``), its
   quantile function by the engine's own transform, the prior's point value (the value report mode uses), its
-  kind (hoeveelheid / kental / norm), its deelopgave (the stem of the prior file, e.g. ``stichtingskosten``) and
-  the copula's normal-score correlation (``plan.copula.normal_corr``).
+  kind (hoeveelheid / kental / norm), its deelopgave (the one whose kernel consumes it, or ``gedeeld`` when several
+  do: :func:`model.deelopgaven.registry.input_deelopgave`) and the copula's normal-score correlation (``plan.copula.normal_corr``).
 * :func:`model_function` is ``f(theta) -> y`` for one output, evaluated with
   :func:`model.engine.run.evaluate_inputs` -- the same kernels as report mode and the Monte Carlo engine.
 * :func:`tornado_npvr`, :func:`spider_npvr` and :func:`sobol_npvr` run the analyses for one output
@@ -27,7 +27,8 @@ marked); they are never model inputs.
 Dependence. The classic per-input Sobol' indices assume independent inputs and are computed with every
 input sampled independently from its marginal. The declared correlations (``priors/correlaties.yaml``)
 are honoured by the grouped indices: each correlated block of the copula is one factor, its members
-sampled jointly; the deelopgave groups contain every block whole and are sampled jointly too. The kind
+sampled jointly; the deelopgave groups are sampled jointly too when every block lies inside one of them (so with
+the shipped declarations; a declared block across deelopgaven makes them independent, and the note says so). The kind
 groups are not (the ``capaciteit_vastgoed`` block mixes norms and a hoeveelheid), so they are sampled
 independently. The result's ``dependence_note`` says this in words.
 """
@@ -39,14 +40,13 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 from scipy.special import ndtri
 
 from model.analysis.sensitivity import InputSpec, SobolGroups, SobolResult, TornadoResult, sobol, spider, tornado
-from model.deelopgaven.registry import DEELOPGAVEN
+from model.deelopgaven.registry import DEELOPGAVEN, input_deelopgave
 from model.engine.plan import EnginePlan, Output, make_plan
 from model.engine.run import evaluate_inputs, transform
 from model.spec.published import REPORT_FIGURES
@@ -80,10 +80,11 @@ def input_spec(plan: EnginePlan) -> InputSpec:
 
     ``ppfs`` are the entries' quantile functions by the engine's own transform (``u -> z = Phi^-1(u) -> x``,
     :func:`model.engine.run.transform`; each is called once per design on a whole column), ``point`` the priors'
-    point values, ``kinds`` the entries' kind, ``deelopgave`` the stem of the prior file the entry lives in,
-    ``corr`` the Gaussian copula's normal-score correlation.
+    point values, ``kinds`` the entries' kind, ``deelopgave`` the deelopgave whose kernel consumes the entry
+    (``gedeeld`` when several do; :func:`~model.deelopgaven.registry.input_deelopgave`), ``corr`` the Gaussian copula's normal-score correlation.
     """
     entries = [plan.priors[name] for name in plan.names]
+    owners = input_deelopgave()
     corr = np.asarray(plan.copula.normal_corr, dtype=np.float64)
 
     def ppf(marginal):
@@ -94,7 +95,7 @@ def input_spec(plan: EnginePlan) -> InputSpec:
         ppfs=[ppf(m) for m in plan.marginals],
         point=np.array([e.point for e in entries], dtype=np.float64),
         kinds=[e.kind for e in entries],
-        deelopgave=[Path(e.file).stem for e in entries],
+        deelopgave=[owners[name] for name in plan.names],
         corr=corr if corr.shape[0] else None,
     )
 
@@ -205,8 +206,8 @@ class SobolNpvr:
     """Sobol' indices for one output.
 
     ``result``: the generic :class:`~model.analysis.sensitivity.SobolResult`: per-input rows (independent
-    sampling), ``groups`` by deelopgave (sampled jointly, every correlated block lies inside one
-    deelopgave) and ``correlated_groups`` (each copula block one factor, sampled jointly; groups
+    sampling), ``groups`` by the deelopgave whose kernel consumes each input, ``gedeeld`` for inputs of several
+    (sampled jointly when every correlated block lies inside one group) and ``correlated_groups`` (each copula block one factor, sampled jointly; groups
     relabelled with the names of ``priors/correlaties.yaml``). ``by_kind``: grouped by kind (sampled
     independently). ``dependence_note``: what the indices do and do not reflect.
     """
@@ -413,9 +414,10 @@ def exceedance_drivers(output: str, threshold: float, *, plan: EnginePlan | None
     y = res.draws_of(out.naam)
     hit = y > threshold
     rows = []
+    owners = input_deelopgave()
     for name, m in zip(plan.names, plan.marginals):
         x = res.inputs[name]
-        row = {"input": name, "kind": plan.priors[name].kind, "deelopgave": Path(plan.priors[name].file).stem,
+        row = {"input": name, "kind": plan.priors[name].kind, "deelopgave": owners[name],
                "ks": None, "median_quantile_exceed": None}
         if 0 < hit.sum() < hit.size:
             row["ks"] = float(ks_2samp(x[hit], x[~hit]).statistic)

@@ -77,6 +77,25 @@ def line_names() -> tuple[str, ...]:
     return tuple(line.naam for d in DEELOPGAVEN for line in d.lines)
 
 
+#: The group of an input that the kernels of more than one deelopgave consume (e.g. ``normniveau``: bereikbaarheid
+#: and capaciteit), in analyses grouped by deelopgave.
+GEDEELD = "gedeeld"
+
+
+def input_deelopgave() -> dict[str, str]:
+    """Per input (prior entry or data quantity), the deelopgave whose kernel consumes it directly, or
+    :data:`GEDEELD` when several kernels do. The rule of every analysis grouped by deelopgave: an input belongs
+    to the kernel that reads it, not to the prior file it is declared in (``stichtingskosten.yaml`` holds inputs
+    of bereikbaarheid); an input read through another deelopgave's line (e.g. ``huishoudens_npvr`` of grondslag)
+    belongs to the kernel that reads it, grondslag."""
+    users: dict[str, set[str]] = {}
+    for d in DEELOPGAVEN:
+        for name in d.inputs:
+            users.setdefault(name, set()).add(d.naam)
+    produced = set(line_names())
+    return {name: next(iter(u)) if len(u) == 1 else GEDEELD for name, u in users.items() if name not in produced}
+
+
 def required_inputs() -> tuple[str, ...]:
     """The names the kernels need from priors or data (everything that is not a line of an earlier kernel), in
     order of first use."""

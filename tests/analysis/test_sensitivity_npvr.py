@@ -44,7 +44,8 @@ def test_input_spec_follows_the_plan(plan, spec):
         entry = plan.priors[name]
         assert spec.point[i] == entry.point
         assert spec.kinds[i] == entry.kind
-        assert spec.deelopgave[i] == entry.file.removesuffix(".yaml")
+        users = {d.naam for d in DEELOPGAVEN if name in d.inputs}      # the kernels that read the entry
+        assert spec.deelopgave[i] == (users.pop() if len(users) == 1 else "gedeeld"), name
     x = spec._ppf(spec.index("stichtingskosten_basisschool"), np.array([0.1, 0.5, 0.9]))
     assert np.all(np.diff(x) > 0)
     # the quantile function is the engine's transform: within its table accuracy of the fitted distribution's
@@ -133,7 +134,13 @@ def test_sobol_groups_and_dependence(sobol_inv, plan):
     assert sobol_inv.by_deelopgave.joint_sampling is True
     assert sobol_inv.by_kind.joint_sampling is False
     assert {r["group"] for r in sobol_inv.by_kind.rows} == {"hoeveelheid", "kental", "norm"}
-    assert "stichtingskosten" in {r["group"] for r in sobol_inv.by_deelopgave.rows}
+    # grouped by the kernel that reads each input, not by the prior file it lives in: every group is a deelopgave
+    # of the registry or "gedeeld" (a file such as stichtingskosten.yaml or voorzieningen_normen.yaml is not)
+    groups = {r["group"]: set(r["members"]) for r in sobol_inv.by_deelopgave.rows}
+    assert set(groups) <= {d.naam for d in DEELOPGAVEN} | {"gedeeld"}
+    assert {"stichtingskosten", "voorzieningen_normen"}.isdisjoint(groups)
+    assert "normniveau" in groups["gedeeld"]                  # bereikbaarheid and capaciteit both read it
+    assert {"stichtingskosten_basisschool", "norm_q1_basisschool"} <= groups["bereikbaarheid"]
     cg = sobol_inv.correlated_groups
     assert cg is not None and cg.joint_sampling is True
     blocks = [r for r in cg.rows if len(r["members"]) > 1]

@@ -71,3 +71,19 @@ def test_the_layer_imports_neither_numba_nor_scipy():
             "print(sorted(m for m in ('numba', 'scipy', 'xarray', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_input_belongs_to_the_kernel_that_reads_it():
+    """The rule of the analyses grouped by deelopgave (Sobol', tornado, exceedance drivers): the deelopgave whose
+    kernel reads an input, ``gedeeld`` when several kernels read it; lines of earlier kernels are no inputs."""
+    from model.deelopgaven.registry import GEDEELD, input_deelopgave, line_names, required_inputs
+
+    owners = input_deelopgave()
+    assert set(owners) == set(required_inputs())
+    assert not set(owners) & set(line_names())
+    assert owners["normniveau"] == GEDEELD
+    assert owners["stichtingskosten_basisschool"] == "bereikbaarheid"
+    assert owners["normatief_vastgoed_q1_m2_per_huishouden"] == "capaciteit"
+    for name, owner in owners.items():
+        users = [d.naam for d in DEELOPGAVEN if name in d.inputs]
+        assert owner == (users[0] if len(users) == 1 else GEDEELD), name
