@@ -16,6 +16,7 @@ compiles: :data:`JITABLE` lists every kernel and helper, which ``model.engine.co
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -65,3 +66,27 @@ def positief(x):
 def tussen(laag, hoog, positie):
     """Linear interpolation: ``laag`` at positie 0, ``hoog`` at positie 1 (extrapolates outside)."""
     return laag + positie * (hoog - laag)
+
+
+_ERFC = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def normaal_cdf(x):
+    """The standard normal distribution function Phi(x) = erfc(-x / sqrt 2) / 2, with libm's ``erfc`` on numpy
+    arrays and numbers (and in compiled code: :func:`_normaal_cdf_compiled`), PyTensor's ``erfc`` on PyTensor
+    variables (the calibration), so that every form is the same function to rounding."""
+    if type(x).__module__.startswith("pytensor"):
+        import pytensor.tensor as pt
+
+        return 0.5 * pt.erfc(-x * math.sqrt(0.5))
+    return 0.5 * _ERFC(-np.asarray(x, dtype=np.float64) * math.sqrt(0.5))
+
+
+@compiled_form(normaal_cdf)
+def _normaal_cdf_compiled(numerics):
+    """Phi for scalars in compiled code: numba's ``math.erfc`` (libm)."""
+    half_sqrt = math.sqrt(0.5)
+
+    def phi(x):
+        return 0.5 * math.erfc(-x * half_sqrt)
+    return phi

@@ -4,7 +4,7 @@ Every kernel is an elementwise function: its body works on scalars as well as on
 per draw of a block, each deelopgave kernel (compiled for scalars) in registry order, passing lines of earlier
 kernels on as local variables: everything stays in registers, no temporary arrays, no Python between kernels.
 A deelopgave marked ``own_loop`` is evaluated in a loop over the draws of its own, reading earlier lines back
-from ``out``: a loop with only its straight-line code, which LLVM vectorises (capaciteit's quadrature). The
+from ``out``: a loop with only its straight-line code, which LLVM can vectorise (capaciteit). The
 engine's entry points (``model.engine.template``: the chunk loop, the sensitivity designs, the transform) call
 ``model_block``.
 

@@ -66,7 +66,7 @@ def fma(typingctx, a, b, c):
 
 
 # --------------------------------------------------------------------------------------------
-# Vectorisable exp (the engine's lognormal marginals, capaciteit's quadrature)
+# Vectorisable exp (the engine's lognormal marginals)
 # --------------------------------------------------------------------------------------------
 # numba compiles ``math.exp``/``np.exp`` to a call into the C library, one value at a time (about 9.6 ns per
 # value on the 2-core benchmark machine, as much as a standard normal). exp_scalar is the same function

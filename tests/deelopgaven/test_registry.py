@@ -87,3 +87,40 @@ def test_every_input_belongs_to_the_kernel_that_reads_it():
     for name, owner in owners.items():
         users = [d.naam for d in DEELOPGAVEN if name in d.inputs]
         assert owner == (users[0] if len(users) == 1 else GEDEELD), name
+
+
+def test_capaciteits_expected_shortfall_is_the_integral_it_stands_for():
+    """E[max(r - a exp(s z), 0)], z ~ N(0, 1), in closed form: equal to numerical integration to 1e-9; the former
+    41-point midpoint quadrature is 0.2-0.9% low at the report's settings (issue #16, docs/deviations.md D8)."""
+    from statistics import NormalDist
+
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    from model.deelopgaven.capaciteit import tekort_verwacht
+
+    cases = [(6.0, 8.0, 0.4, 0.5), (9.5, 8.6, 0.4, 0.9), (3.0, 1.0, 1.2, 0.0), (12.0, 2.0, 0.05, 1.0),
+             (1.0, 8.0, 0.4, 0.5)]
+    for v, a, s, t in cases:
+        exact, _ = quad(lambda z: max(v - t - a * np.exp(s * z), 0.0) * norm.pdf(z), -12, 12, points=[
+            np.log(max(v - t, 1e-300) / a) / s], limit=200, epsabs=1e-13)
+        assert float(tekort_verwacht(v, a, s, t)) == pytest.approx(exact, rel=1e-9, abs=1e-12), (v, a, s, t)
+    nodes = np.array([NormalDist().inv_cdf((k + 0.5) / 41) for k in range(41)])
+    v, a, s, t = 6.7547, 8.6966, 0.3988, 0.37           # near the "laag" setting: the quadrature is low
+    midpoint = np.mean(np.maximum(v - t - a * np.exp(s * nodes), 0.0))
+    assert midpoint < float(tekort_verwacht(v, a, s, t)) * 0.999
+
+
+def test_the_normal_distribution_function_is_the_same_in_numpy_and_pytensor():
+    """The calibration evaluates the kernels on PyTensor variables: Phi there is PyTensor's erfc, here libm's."""
+    import pytensor
+    import pytensor.tensor as pt
+    from scipy.special import ndtr
+
+    from model.deelopgaven.kernels import normaal_cdf
+
+    x = np.linspace(-30, 8, 400)
+    xs = pt.dvector("x")
+    f = pytensor.function([xs], normaal_cdf(xs), mode="FAST_COMPILE")
+    np.testing.assert_allclose(f(x), normaal_cdf(x), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(normaal_cdf(x), ndtr(x), rtol=1e-13, atol=1e-300)

@@ -67,26 +67,27 @@ def test_posterior_rows_are_picked_by_one_uniform_per_draw():
     assert set(np.unique(expected)) == set(range(1, 8))
 
 
-def test_compiled_quadrature_equals_the_loop_as_written():
-    """capaciteit's compiled quadrature (node pairs share an exponential, written out pair by pair with the
-    vectorisable exp) is the 41-node loop numpy and PyTensor evaluate, to rounding."""
-    from model.deelopgaven.capaciteit import tekort_kwadratuur
+def test_compiled_expected_shortfall_equals_the_numpy_form():
+    """capaciteit's closed-form expected shortfall compiled for scalars (numba's libm erfc) is the numpy form on
+    arrays to rounding, and exactly 0 where demand does not exceed the additions."""
+    from model.deelopgaven.capaciteit import tekort_verwacht
     from model.engine import codegen  # noqa: F401  (registers the compiled forms with numba)
 
     @numba.njit
     def compiled(v, a, s, t, out):
         for j in range(v.size):
-            out[j] = tekort_kwadratuur(v[j], a[j], s[j], t[j])
+            out[j] = tekort_verwacht(v[j], a[j], s[j], t[j])
 
     rng = np.random.default_rng(5)
     n = 20_000
     v, a, s, t = rng.uniform(1, 8, n), rng.uniform(1, 6, n), rng.uniform(0.01, 1.5, n), rng.uniform(0, 1, n)
+    v[:50] = t[:50] - rng.uniform(0, 1, 50)                 # demand at or below the additions: no shortfall
     out = np.full(n, np.nan)
     compiled(v, a, s, t, out)
-    expected = tekort_kwadratuur(v, a, s, t)   # the Python loop, on arrays
-    scale = np.maximum(np.abs(expected), 1e-9 * np.abs(v) * 41)
+    expected = tekort_verwacht(v, a, s, t)
+    scale = np.maximum(np.abs(expected), 1e-12 * np.abs(v))
     assert np.max(np.abs(out - expected) / scale) < 1e-12
-    assert np.any(expected == 0) and np.any(expected > 0)
+    assert np.all(out[:50] == 0) and np.all(expected[:50] == 0) and np.all(expected[50:] >= 0)
 
 
 def test_compiled_model_equals_the_plain_kernels_over_several_blocks():

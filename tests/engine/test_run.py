@@ -66,7 +66,7 @@ def test_seed_changes_results(plan):
 
 def test_degenerate_priors_reproduce_report_mode():
     """Every entry fixed at its point value: every draw of every line is report mode's value (the compiled kernels
-    against their plain-Python run; capaciteit's compiled quadrature pairs the nodes and its exp is within 2 ulp,
+    against their plain-Python run; the compiled exp is within 2 ulp,
     hence 1e-12)."""
     priors = load_priors()
     fixed = {n: e.point for n, e in priors.entries.items()}

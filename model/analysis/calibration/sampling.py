@@ -75,10 +75,11 @@ def cost(config: Config, n_parameters: int, n_figures: int, cores: int, prior_dr
     return float(nbytes), float(seconds)
 
 #: PyTensor rewrites left out when compiling the calibration model. ``local_greedy_distributor`` expands products
-#: over the 41-point quadrature sum of the capaciteit kernel into thousands of nodes;
+#: over the former 41-point quadrature sum of the capaciteit kernel into thousands of nodes;
 #: ``local_inline_composite_constants`` bakes each quadrature constant into its own C module (41 compilations).
-#: Measured on the capaciteit kernel alone: rewrite time 12.7 s -> 4.9 s, cold C compilation 82 s -> 49 s. Neither
-#: rewrite changes a computed value beyond floating-point rounding.
+#: Measured on the capaciteit kernel alone while it held that quadrature (before issue #16's closed form): rewrite
+#: time 12.7 s -> 4.9 s, cold C compilation 82 s -> 49 s; not measured again since. Neither rewrite changes a
+#: computed value beyond floating-point rounding.
 EXCLUDED_REWRITES = ("local_greedy_distributor", "local_inline_composite_constants")
 
 
