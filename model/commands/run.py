@@ -42,8 +42,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         out = summary_json(job.rows)
         out["run_dir"] = str(job.path)
+        out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
+    if job.posterior:
+        print(job.posterior + "\n")
     print(overview_table(job.rows))
     print()
     print(regional_table(job.rows))

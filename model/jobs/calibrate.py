@@ -119,6 +119,7 @@ class Posterior(NamedTuple):
     draws: np.ndarray
     folder: Path
     sha256: str
+    ess: float          # the smallest bulk or tail effective sample size over the parameters (ArviZ)
 
 
 def find_calibrations(runs_dirs: Iterable[str | Path] = (RUNS_DIR,)) -> list[tuple[Path, dict]]:
@@ -185,8 +186,18 @@ def load_posterior(path_or_name: str | Path = GEKALIBREERD, runs_dirs: Sequence[
             da = ds["kental"].stack(sample=("chain", "draw")).transpose("sample", "parameter")
             names = tuple(str(n) for n in da["parameter"].values)
             draws = np.ascontiguousarray(da.values, dtype=np.float64)
+            ess = _smallest_ess(ds[["kental"]])
     except (OSError, KeyError, ValueError) as exc:
         raise PriorError(f"{path}: (file): not a readable posterior ({type(exc).__name__})") from None
     if draws.size == 0 or not np.all(np.isfinite(draws)):
         raise PriorError(f"{path}: kental: the posterior draws are empty or not all finite")
-    return Posterior(names, draws, run, hashlib.sha256(path.read_bytes()).hexdigest())
+    return Posterior(names, draws, run, hashlib.sha256(path.read_bytes()).hexdigest(), ess)
+
+
+def _smallest_ess(ds) -> float:
+    """min over the parameters of ArviZ's bulk and tail ESS: what the posterior sample is worth in independent
+    draws, for the Monte Carlo errors of runs that resample it."""
+    import arviz as az
+
+    values = [float(np.nanmin(az.ess(ds, method=m)["kental"].values)) for m in ("bulk", "tail")]
+    return max(1.0, min(values))

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from model.analysis.summary import describe, summarise
+from model.analysis.summary import describe, resampled_n_eff, summarise
 from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
@@ -43,9 +43,19 @@ class RunJob:
     rows: list[dict]
     manifest: dict
     jaren: Any = None          # the year model's dataset (model.analysis.jaren), with jaren=True
+    posterior: str | None = None   # the line that says the run is on a posterior (:func:`posterior_line`)
 
 
-def _jaren_rows(jds) -> list[dict]:
+def posterior_line(post, n_eff: float) -> str:
+    """The line that says a run is on a posterior (the text output and ``summary.md``)."""
+    def nl(x: float) -> str:
+        return f"{x:,.0f}".replace(",", ".")
+    return (f"Trekkingen uit de posterior van kalibratie {post.folder.name} ({post.folder}, posterior.nc sha256 "
+            f"{post.sha256[:12]}…; {nl(post.draws.shape[0])} rijen, ESS {nl(post.ess)}). Monte Carlo-fouten met "
+            f"effectief {nl(n_eff)} trekkingen (hersteekproef uit de posterior), niet het aantal trekkingen.")
+
+
+def _jaren_rows(jds, n_eff: float | None = None) -> list[dict]:
     """Summary rows of the year model: the amount per goal and year (real and nominal) and the present values."""
     from model.analysis.jaren import contante_waarde_totaal, groepen
 
@@ -57,12 +67,12 @@ def _jaren_rows(jds) -> list[dict]:
                 rows.append({"output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
                              "long_name": f"{groep} in {jaar} ("
                                           f"{'lopende prijzen' if prijzen == 'nominaal' else 'prijspeil 2024'})",
-                             "pm": False, **describe(g.values[i, :, j]), "rapport_laag": None, "rapport_hoog": None})
+                             "pm": False, **describe(g.values[i, :, j], n_eff), "rapport_laag": None, "rapport_hoog": None})
     cw = contante_waarde_totaal(jds)
     for k, r in enumerate(cw["discontovoet"].values):
         rows.append({"output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
                      "long_name": f"Contante waarde per 1-1-2025 bij {100 * r:.2f}% (prijspeil 2024, zonder PM)",
-                     "pm": False, **describe(cw.values[k]), "rapport_laag": None, "rapport_hoog": None})
+                     "pm": False, **describe(cw.values[k], n_eff), "rapport_laag": None, "rapport_hoog": None})
     return rows
 
 
@@ -105,7 +115,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         result = run(plan=plan, draws=draws, seed=seed, threads=threads, keep=keep,
                      keep_inputs=True if store == "full" and keep else RANK_CHECK_DRAWS, progress=progress)
         t_engine = time.perf_counter()
-        rows = summarise(result)
+        n_eff = None if post is None else resampled_n_eff(draws, post.ess)
+        rows = summarise(result, n_eff)
         jds = None
         extra_inputs: dict[str, str] = {}
         if jaren:
@@ -115,14 +126,15 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
             jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
                                 instellingen=sc.jaren if sc else None)
-            rows += _jaren_rows(jds)
+            rows += _jaren_rows(jds, n_eff)
             extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
         t_summary = time.perf_counter()
         if post is not None:
             extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds)
         tables.write_summary(rows, tmp / "summary.csv")
-        (tmp / "summary.md").write_text(tables.overview_table(rows, markdown=True) + "\n\n"
+        (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
+                                        + tables.overview_table(rows, markdown=True) + "\n\n"
                                         + tables.regional_table(rows, markdown=True) + "\n", encoding="utf-8")
         write_json(fit_table(prior_set), tmp / "prior_fits.json")
         if plan.names and plan.copula.blocks:   # on the first draws of the run
@@ -149,7 +161,9 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                      "plots": t_plots - t_write, "total": time.perf_counter() - t0},
             results={"draws": draws, "draws_kept": result.has_draws, "sampled_entries": len(plan.names),
                      "posterior": None if post is None else {"folder": str(post.folder), "posterior_sha256": post.sha256,
-                                                             "rows": int(post.draws.shape[0])},
+                                                             "rows": int(post.draws.shape[0]), "ess": post.ess,
+                                                             "mcse_n_eff": n_eff},
                      "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
                      "mc_standard_errors": mcse})
-    return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds)
+    return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
+                  posterior=None if post is None else posterior_line(post, n_eff))

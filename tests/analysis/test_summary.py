@@ -62,3 +62,19 @@ def test_every_row_of_a_kept_run_is_describe_of_its_draws():
         want = describe(result.draws_of(o))
         for k in STATISTICS:
             assert r[k] == pytest.approx(want[k], rel=1e-9, abs=1e-6, nan_ok=True), (r["output"], k)
+
+
+def test_monte_carlo_errors_of_a_resampled_posterior_use_its_effective_sample_size():
+    """200,000 draws resampled from a posterior sample worth 4,000 independent draws: n_eff just under 4,000, so
+    the MC errors are sqrt(200,000 / n_eff) ~ 7.1 times those of independent draws, and every MCSE scales so."""
+    from model.analysis.summary import resampled_n_eff
+
+    n_eff = resampled_n_eff(200_000, 4_000)
+    assert n_eff == pytest.approx(3921.57, abs=0.01)
+    v = np.random.default_rng(3).lognormal(size=200_000)
+    a, b = describe(v), describe(v, n_eff)
+    assert b["mean"] == a["mean"] and b["p50"] == a["p50"]
+    for k in a:
+        if k.startswith("mcse_"):
+            assert b[k] > 6.5 * a[k], k
+    assert b["mcse_mean"] / a["mcse_mean"] == pytest.approx(np.sqrt(200_000 / n_eff))

@@ -19,6 +19,7 @@ from model.analysis.calibration.model import calibrated_names
 from model.analysis.calibration.sampling import Config, Thresholds
 from model.errors import PriorError
 from model.jobs.calibrate import GEKALIBREERD, RUN_PREFIX, calibrate_job, find_calibrations, load_posterior
+from model.output.tables import read_summary
 from model.spec.priors import load_priors
 from model.spec.published import PUBLISHED
 from support import check_manifest, cli
@@ -125,3 +126,15 @@ def test_a_run_on_the_posterior(job, tmp_path):
     assert manifest["results"]["sampled_entries"] == 0
     totaal = out["totaal"]["publieke_restopgave"]
     assert totaal["p5"] < totaal["p50"] < totaal["p95"]
+    # Monte Carlo errors from the posterior's effective sample size, not from the 3,000 resampled draws
+    post = manifest["results"]["posterior"]
+    assert out["posterior"] == post and 1 <= post["ess"] <= post["rows"]
+    assert post["mcse_n_eff"] == pytest.approx(1 / (1 / 3000 + 1 / post["ess"]))
+    rows = {r["output"]: r for r in read_summary(tmp_path / "runs" / out["run_dir"].rsplit("/", 1)[-1]
+                                                 / "summary.csv")}
+    r = rows["totaal_publieke_restopgave"]
+    assert r["mcse_mean"] == pytest.approx(r["sd"] / np.sqrt(post["mcse_n_eff"]), rel=1e-9)
+    md = (tmp_path / "runs" / out["run_dir"].rsplit("/", 1)[-1] / "summary.md").read_text(encoding="utf-8")
+    assert md.startswith(f"Trekkingen uit de posterior van kalibratie {folder.name} ") and post["posterior_sha256"][:12] in md
+    text = cli("run", "--priors", str(folder), "--draws", "3000", "--out", str(tmp_path / "runs"))
+    assert text.returncode == 0 and text.stdout.startswith("Trekkingen uit de posterior van kalibratie"), text.stderr
