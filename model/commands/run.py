@@ -14,7 +14,12 @@ from model.engine.stream import DEFAULT_CHUNK
 def _cmd_run(args: argparse.Namespace) -> int:
     from model.engine import codegen
     from model.jobs.run import run_job
-    from model.output.tables import overview_table, regional_table, summary_json
+    from model.output.tables import (
+        dependence_table,
+        overview_table,
+        regional_table,
+        summary_json,
+    )
 
     posterior = None
     priors = args.priors
@@ -43,6 +48,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = summary_json(job.rows)
         out["run_dir"] = str(job.path)
         out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
+        out["afhankelijkheid"] = job.manifest["results"]["afhankelijkheid"]   # None for a streamed run
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     if job.posterior:
@@ -50,6 +56,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(overview_table(job.rows))
     print()
     print(regional_table(job.rows))
+    if job.manifest["results"]["afhankelijkheid"]:
+        print()
+        print(dependence_table(job.manifest["results"]["afhankelijkheid"]))
     res = job.result
     print(f"\n{res.draws:,} trekkingen".replace(",", ".") + f", seed {res.seed}, {res.threads} thread(s), "
           f"{job.manifest['timings_s']['total']:.1f} s; run folder: {job.path}")

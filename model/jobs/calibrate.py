@@ -28,7 +28,14 @@ from model.analysis.calibration.tables import ppc_table, prior_posterior_table
 from model.errors import PriorError
 from model.output import plots
 from model.output.dataset import write_inference_data
-from model.output.runfolder import MANIFEST, RunFolder, input_hashes, read_manifest, write_json, write_manifest
+from model.output.runfolder import (
+    MANIFEST,
+    RunFolder,
+    input_hashes,
+    read_manifest,
+    write_json,
+    write_manifest,
+)
 from model.output.tables import write_csv
 from model.paths import RUNS_DIR
 from model.resources import check_hours, check_memory

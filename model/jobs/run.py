@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from model.analysis.afhankelijkheid import dependence_views
 from model.analysis.summary import describe, resampled_n_eff, summarise
 from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
 from model.engine.rng import STREAM
@@ -25,9 +26,9 @@ from model.errors import UsageError
 from model.output import charts, dataset, plots, tables
 from model.output.runfolder import RunFolder, input_hashes, write_json, write_manifest
 from model.paths import RUNS_DIR
+from model.spec.data import load_gebieden
 from model.spec.dependence import rank_correlation_report
 from model.spec.priors import PriorSet, fit_table, load_priors
-from model.spec.data import load_gebieden
 from model.spec.scenarios import Scenario, load_scenario
 
 #: The first draws of a run, whose sampled inputs the rank-correlation report checks (all of a smaller run).
@@ -44,6 +45,13 @@ class RunJob:
     manifest: dict
     jaren: Any = None          # the year model's dataset (model.analysis.jaren), with jaren=True
     posterior: str | None = None   # the line that says the run is on a posterior (:func:`posterior_line`)
+
+
+#: What the dependence table in ``summary.md`` shows (``model.analysis.afhankelijkheid``).
+DEPENDENCE_INTRO = ("## Afhankelijkheid tussen deelopgaven\n\nDe kolomtotalen (zonder PM) onder drie aannames over "
+                    "hoe de deelopgaven samen bewegen: onafhankelijk, de verklaarde afhankelijkheid van de run "
+                    "(priors/correlaties.yaml en gedeelde invoer zoals normniveau) en volledig afhankelijk "
+                    "(comonotoon). Het verschil in breedte laat zien hoeveel de aanname uitmaakt.")
 
 
 def posterior_line(post, n_eff: float) -> str:
@@ -133,9 +141,16 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds)
         tables.write_summary(rows, tmp / "summary.csv")
+        views = dependence_views(result, seed) if result.has_draws else None
+        if views is not None:
+            tables.write_csv(tmp / "afhankelijkheid.csv", views, ["kolom", "aanname", "deelopgaven", "mean", "p5",
+                                                                 "p50", "p95"])
         (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
                                         + tables.overview_table(rows, markdown=True) + "\n\n"
-                                        + tables.regional_table(rows, markdown=True) + "\n", encoding="utf-8")
+                                        + tables.regional_table(rows, markdown=True) + "\n"
+                                        + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
+                                           + tables.dependence_table(views, markdown=True) + "\n"),
+                                        encoding="utf-8")
         write_json(fit_table(prior_set), tmp / "prior_fits.json")
         if plan.names and plan.copula.blocks:   # on the first draws of the run
             x = np.vstack([result.inputs[name][:RANK_CHECK_DRAWS] for name in plan.names])
@@ -164,6 +179,6 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                                              "rows": int(post.draws.shape[0]), "ess": post.ess,
                                                              "mcse_n_eff": n_eff},
                      "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
-                     "mc_standard_errors": mcse})
+                     "mc_standard_errors": mcse, "afhankelijkheid": views})
     return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
                   posterior=None if post is None else posterior_line(post, n_eff))

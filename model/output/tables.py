@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from model.analysis.afhankelijkheid import AANNAME_NAMEN
 from model.analysis.summary import STATISTICS
 from model.deelopgaven.registry import DOELEN, KOLOMMEN
 from model.output.format import mld, mld_range
@@ -88,6 +89,15 @@ def _table(header: list[str], lines: list[list[str]], markdown: bool) -> str:
 
 def _num(x) -> str:
     return mld(x, 2, euro=False)
+
+
+def dependence_table(rows: list[dict], *, markdown: bool = False) -> str:
+    """Each column total's interval under the three assumptions about the dependence between its deelopgaven
+    (``model.analysis.afhankelijkheid``), in mld. €."""
+    header = ["kolom (mld. €)", "aanname", "P5", "P50", "P95", "breedte P5-P95"]
+    lines = [[KOLOMMEN.get(r["kolom"], r["kolom"]), AANNAME_NAMEN[r["aanname"]], _num(r["p5"]), _num(r["p50"]),
+              _num(r["p95"]), _num(r["p95"] - r["p5"])] for r in rows]
+    return _table(header, lines, markdown)
 
 
 def overview_table(rows: list[dict], *, markdown: bool = False) -> str:

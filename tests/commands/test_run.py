@@ -20,6 +20,11 @@ def test_run_json_intervals_contain_the_report_figures(tmp_path):
         assert t["p5"] <= lo and hi <= t["p95"], (k, t)
     assert Path(res["run_dir"]).parent == tmp_path
     assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit", "regio_00"}
+    views = {(r["kolom"], r["aanname"]): r for r in res["afhankelijkheid"]}
+    assert len(views) == 9 and res["posterior"] is None
+    for kolom in printed:
+        assert views[kolom, "comonotoon"]["p95"] - views[kolom, "comonotoon"]["p5"] >= \
+            (views[kolom, "verklaard"]["p95"] - views[kolom, "verklaard"]["p5"]) * 0.999
 
 
 def test_run_text_shows_the_tables_and_the_folder(tmp_path):

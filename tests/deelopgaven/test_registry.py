@@ -102,8 +102,9 @@ def test_capaciteits_expected_shortfall_is_the_integral_it_stands_for():
     cases = [(6.0, 8.0, 0.4, 0.5), (9.5, 8.6, 0.4, 0.9), (3.0, 1.0, 1.2, 0.0), (12.0, 2.0, 0.05, 1.0),
              (1.0, 8.0, 0.4, 0.5)]
     for v, a, s, t in cases:
-        exact, _ = quad(lambda z: max(v - t - a * np.exp(s * z), 0.0) * norm.pdf(z), -12, 12, points=[
-            np.log(max(v - t, 1e-300) / a) / s], limit=200, epsabs=1e-13)
+        kink = np.log(max(v - t, 1e-300) / a) / s        # where the shortfall starts
+        exact, _ = quad(lambda z, v=v, a=a, s=s, t=t: max(v - t - a * np.exp(s * z), 0.0) * norm.pdf(z), -12, 12,
+                        points=[kink], limit=200, epsabs=1e-13)
         assert float(tekort_verwacht(v, a, s, t)) == pytest.approx(exact, rel=1e-9, abs=1e-12), (v, a, s, t)
     nodes = np.array([NormalDist().inv_cdf((k + 0.5) / 41) for k in range(41)])
     v, a, s, t = 6.7547, 8.6966, 0.3988, 0.37           # near the "laag" setting: the quadrature is low

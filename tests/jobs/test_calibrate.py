@@ -14,15 +14,21 @@ import shutil
 import arviz as az
 import numpy as np
 import pytest
+from support import check_manifest, cli
 
 from model.analysis.calibration.model import calibrated_names
 from model.analysis.calibration.sampling import Config, Thresholds
 from model.errors import PriorError
-from model.jobs.calibrate import GEKALIBREERD, RUN_PREFIX, calibrate_job, find_calibrations, load_posterior
+from model.jobs.calibrate import (
+    GEKALIBREERD,
+    RUN_PREFIX,
+    calibrate_job,
+    find_calibrations,
+    load_posterior,
+)
 from model.output.tables import read_summary
 from model.spec.priors import load_priors
 from model.spec.published import PUBLISHED
-from support import check_manifest, cli
 
 SHORT = Config("test", draws=200, tune=300, chains=2, target_accept=0.95,
                thresholds=Thresholds(min_ess_bulk=150.0, min_ess_tail=150.0))

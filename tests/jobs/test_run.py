@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 import xarray as xr
-
-from model.jobs.run import run_job
 from support import check_manifest
 
+from model.jobs.run import run_job
+
 FILES = {"dataset.nc", "summary.csv", "summary.md", "manifest.json", "prior_fits.json", "rank_correlations.json",
+         "afhankelijkheid.csv",
          "deelopgaven_intervallen.svg", "s_curve_publieke_restopgave.svg", "s_curve_exploitatielasten.svg",
          "s_curve_investeringsopgave.svg", "s_curve_pm.svg"}
 
@@ -30,6 +31,24 @@ def test_the_run_folder_holds_every_file_and_a_valid_manifest(job):
             "data/npvr_gemeenten_reconstructed.csv"} <= set(manifest["inputs"])
     assert manifest["versions"]["numba"] and manifest["code"]["git_commit"]
     assert set(manifest["results"]["mc_standard_errors"]) >= {"totaal_publieke_restopgave", "capaciteit"}
+
+
+def test_the_three_dependence_views_are_in_the_folder_the_manifest_and_summary_md(job):
+    import csv
+
+    with open(job.path / "afhankelijkheid.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["kolom"], r["aanname"]) for r in rows] == [
+        (k, a) for k in ("publieke_restopgave", "investeringsopgave", "exploitatielasten")
+        for a in ("onafhankelijk", "verklaard", "comonotoon")]
+    views = job.manifest["results"]["afhankelijkheid"]
+    assert [float(r["p95"]) for r in rows] == [v["p95"] for v in views]
+    totals = {r["output"]: r for r in job.rows}
+    for v in views:
+        if v["aanname"] == "verklaard":        # the run itself
+            assert v["p50"] == pytest.approx(totals[f"totaal_{v['kolom']}"]["p50"], rel=1e-6)
+    md = (job.path / "summary.md").read_text(encoding="utf-8")
+    assert "## Afhankelijkheid tussen deelopgaven" in md and "volledig afhankelijk (comonotoon)" in md
 
 
 def test_a_second_run_never_overwrites_the_first(job):
