@@ -114,6 +114,32 @@ def resampled_n_eff(draws: int, posterior_ess: float) -> float:
     return 1.0 / (1.0 / float(draws) + 1.0 / float(posterior_ess))
 
 
+#: The report's printed figure(s) for a row and where they lie in the model's distribution: the share of draws at
+#: or below each figure (the model's percentile of it, 0-1; P(cost > figure) is 1 minus it). Empty (None) for rows
+#: the report prints no figure for.
+REPORT_FIELDS = ("rapport_laag", "rapport_hoog", "percentiel_rapport_laag", "percentiel_rapport_hoog")
+_CDF_GRID = np.linspace(0.0, 1.0, 100_001)
+
+
+def no_figures() -> dict[str, None]:
+    """:data:`REPORT_FIELDS` of a row the report prints no figure for."""
+    return dict.fromkeys(REPORT_FIELDS)
+
+
+def cdf_at(q: Quantiles, x: float) -> float:
+    """The share of the distribution with quantile function ``q`` at or below ``x`` (to 1e-5)."""
+    values = q(_CDF_GRID)
+    return float(np.interp(x, values, _CDF_GRID, left=0.0, right=1.0))
+
+
+def report_figures(q: Quantiles, fig) -> dict:
+    """:data:`REPORT_FIELDS` for a row with quantile function ``q`` and the report's ``(laag, hoog)`` or None."""
+    if not fig:
+        return no_figures()
+    return {"rapport_laag": fig[0], "rapport_hoog": fig[1], "percentiel_rapport_laag": cdf_at(q, fig[0]),
+            "percentiel_rapport_hoog": cdf_at(q, fig[1])}
+
+
 def summarise(result: "RunResult", n_eff: float | None = None) -> list[dict]:
     """One row per output of the run: what it is, its statistics, and the report's printed figure(s) for it.
 
@@ -132,8 +158,7 @@ def summarise(result: "RunResult", n_eff: float | None = None) -> list[dict]:
         sd = float(np.sqrt(st.m2[o] / max(n - 1, 1)))
         r = {"output": out.naam, "soort": out.soort, "long_name": out.long_name, "pm": out.pm,
              **statistics(q, n, float(st.mean[o]), sd, n_eff)}
-        fig = REPORT_FIGURES.get(out.naam)
-        r["rapport_laag"], r["rapport_hoog"] = (fig[0], fig[1]) if fig else (None, None)
+        r.update(report_figures(q, REPORT_FIGURES.get(out.naam)))
         return r
 
     if not result.has_draws:

@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from model.analysis.afhankelijkheid import dependence_views
-from model.analysis.summary import describe, resampled_n_eff, summarise
+from model.analysis.afhankelijkheid import column_parts, dependence_views
+from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
 from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
@@ -75,12 +75,12 @@ def _jaren_rows(jds, n_eff: float | None = None) -> list[dict]:
                 rows.append({"output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
                              "long_name": f"{groep} in {jaar} ("
                                           f"{'lopende prijzen' if prijzen == 'nominaal' else 'prijspeil 2024'})",
-                             "pm": False, **describe(g.values[i, :, j], n_eff), "rapport_laag": None, "rapport_hoog": None})
+                             "pm": False, **describe(g.values[i, :, j], n_eff), **no_figures()})
     cw = contante_waarde_totaal(jds)
     for k, r in enumerate(cw["discontovoet"].values):
         rows.append({"output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
                      "long_name": f"Contante waarde per 1-1-2025 bij {100 * r:.2f}% (prijspeil 2024, zonder PM)",
-                     "pm": False, **describe(cw.values[k], n_eff), "rapport_laag": None, "rapport_hoog": None})
+                     "pm": False, **describe(cw.values[k], n_eff), **no_figures()})
     return rows
 
 
@@ -147,6 +147,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                                                  "p50", "p95"])
         (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
                                         + tables.overview_table(rows, markdown=True) + "\n\n"
+                                        + tables.skew_paragraph(rows, column_parts()) + "\n\n"
                                         + tables.regional_table(rows, markdown=True) + "\n"
                                         + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
                                            + tables.dependence_table(views, markdown=True) + "\n"),

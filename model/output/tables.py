@@ -2,7 +2,9 @@
 
 ``summary.csv`` has one row per summarised quantity with the columns :data:`SUMMARY_FIELDS`: what it is
 (``output``, ``soort``, ``long_name``, ``pm``), its statistics (``model.analysis.summary.STATISTICS``, in euros) and
-the report's printed figure(s) for it (``rapport_laag``/``rapport_hoog``, empty where the report prints none).
+the report's printed figure(s) for it and the model's percentile of each (``rapport_laag``/``rapport_hoog``,
+``percentiel_rapport_laag``/``percentiel_rapport_hoog``: the share of draws at or below the figure; empty where
+the report prints none).
 Every command that writes a summary writes this schema.
 """
 
@@ -16,12 +18,12 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from model.analysis.afhankelijkheid import AANNAME_NAMEN
-from model.analysis.summary import STATISTICS
+from model.analysis.summary import REPORT_FIELDS, STATISTICS
 from model.deelopgaven.registry import DOELEN, KOLOMMEN
 from model.output.format import mld, mld_range
 
-SUMMARY_FIELDS = ("output", "soort", "long_name", "pm", *STATISTICS, "rapport_laag", "rapport_hoog")
-_NUMERIC = (*STATISTICS, "rapport_laag", "rapport_hoog")
+SUMMARY_FIELDS = ("output", "soort", "long_name", "pm", *STATISTICS, *REPORT_FIELDS)
+_NUMERIC = (*STATISTICS, *REPORT_FIELDS)
 
 
 def _cell(value: Any) -> Any:
@@ -87,6 +89,12 @@ def _table(header: list[str], lines: list[list[str]], markdown: bool) -> str:
     return "\n".join([fmt.format(*header), "-" * (sum(widths) + 2 * len(widths))] + [fmt.format(*r) for r in lines])
 
 
+def _pct(share) -> str:
+    """A share as the percentile people read: 0.337 -> '34'; '<1' and '>99' at the ends."""
+    p = 100.0 * share
+    return "<1" if p < 0.5 else ">99" if p > 99.5 else f"{p:.0f}"
+
+
 def _num(x) -> str:
     return mld(x, 2, euro=False)
 
@@ -102,21 +110,41 @@ def dependence_table(rows: list[dict], *, markdown: bool = False) -> str:
 
 def overview_table(rows: list[dict], *, markdown: bool = False) -> str:
     """Table 1.2 with intervals: P5-P95 (P50) per deelopgave and column, with the report's figure beside."""
-    header = ["uitkomst (mld. €)", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport"]
+    header = ["uitkomst (mld. €)", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport (percentiel)"]
     lines = []
     for r in rows:
         if r["soort"] not in ("kolom", "deelopgave", "totaal", "doel", "betaler", "kostensoort"):
             continue
         rap = ""
         if r["rapport_laag"] is not None:
-            rap = _num(r["rapport_laag"]) if r["rapport_laag"] == r["rapport_hoog"] else \
-                f"{_num(r['rapport_laag'])} - {_num(r['rapport_hoog'])}"
+            rap = f"{_num(r['rapport_laag'])} (P{_pct(r['percentiel_rapport_laag'])})"
+            if r["rapport_hoog"] != r["rapport_laag"]:
+                rap += f" - {_num(r['rapport_hoog'])} (P{_pct(r['percentiel_rapport_hoog'])})"
         elif r["pm"]:
             rap = "PM"
         name = ("PM " if r["pm"] and r["soort"] == "deelopgave" else "") + r["output"]
         lines.append([name, _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"]),
                       f"{_num(r['hdi90_low'])} - {_num(r['hdi90_high'])}", rap])
     return _table(header, lines, markdown)
+
+
+def skew_paragraph(rows: list[dict], parts: Mapping[str, Sequence[str]]) -> str:
+    """One paragraph, computed from the rows, on why mean, median and the report's point figure differ per column
+    (``parts``: the deelopgaven of each column, ``model.analysis.afhankelijkheid.column_parts``)."""
+    by = {r["output"]: r for r in rows}
+    zinnen = []
+    for kolom, names in parts.items():
+        t = by[f"totaal_{kolom}"]
+        som = sum(by[n]["p50"] for n in names)
+        zin = (f"{KOLOMMEN[kolom]}: gemiddelde {_num(t['mean'])}, mediaan (P50) {_num(t['p50'])}, som van de "
+               f"medianen van de {len(names)} deelopgave(n) {_num(som)}")
+        if t["rapport_laag"] is not None:
+            zin += f"; het rapport ({_num(t['rapport_laag'])}) ligt op P{_pct(t['percentiel_rapport_laag'])}"
+        zinnen.append(zin + ".")
+    return ("Gemiddelde, mediaan en het puntbedrag van het rapport verschillen doordat de kosten scheef verdeeld "
+            "zijn (een lange staart naar boven): het gemiddelde ligt boven de mediaan, en de mediaan van een som van "
+            "scheve delen ligt boven de som van hun medianen. Het rapport telt puntwaarden op, dus zijn bedrag ligt "
+            "vaak onder de mediaan van het model. " + " ".join(zinnen) + " (mld. €)")
 
 
 def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
@@ -128,13 +156,24 @@ def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
     return _table(header, lines, markdown)
 
 
+def _figures_json(r: Mapping[str, Any]) -> dict:
+    """The report's figures of a row with the model's percentile of each and P(cost > figure)."""
+    if r["rapport_laag"] is None:
+        return {}
+    ends = ("laag", "hoog")
+    return {"rapport": [r[f"rapport_{e}"] for e in ends],
+            "percentiel_rapport": [r[f"percentiel_rapport_{e}"] for e in ends],
+            "p_boven_rapport": [1.0 - r[f"percentiel_rapport_{e}"] for e in ends]}
+
+
 def summary_json(rows: list[dict]) -> dict:
     """The JSON of ``cli.py run --json``: ``totaal`` per column, ``pm`` per PM deelopgave, and every row."""
     by = {r["output"]: r for r in rows}
     keys = ("mean", "p5", "p10", "p15", "p50", "p85", "p90", "p95", "hdi90_low", "hdi90_high", "cv")
     return {
         "eenheid": "EUR",
-        "totaal": {k: {s: by[f"totaal_{k}"][s] for s in keys} for k in KOLOMMEN},
+        "totaal": {k: {**{s: by[f"totaal_{k}"][s] for s in keys}, **_figures_json(by[f"totaal_{k}"])}
+                   for k in KOLOMMEN},
         "pm": {r["output"]: {s: r[s] for s in keys} for r in rows if r["soort"] == "deelopgave" and r["pm"]},
         "uitkomsten": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                        for r in rows],

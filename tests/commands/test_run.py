@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from support import cli
 
 
@@ -20,6 +22,10 @@ def test_run_json_intervals_contain_the_report_figures(tmp_path):
         assert t["p5"] <= lo and hi <= t["p95"], (k, t)
     assert Path(res["run_dir"]).parent == tmp_path
     assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit", "regio_00"}
+    for k, (lo, hi) in printed.items():       # where the report's figures lie in the model's distribution
+        t = res["totaal"][k]
+        assert t["rapport"] == [lo, hi] and all(0 < p < 1 for p in t["percentiel_rapport"])
+        assert t["p_boven_rapport"] == pytest.approx([1 - p for p in t["percentiel_rapport"]])
     views = {(r["kolom"], r["aanname"]): r for r in res["afhankelijkheid"]}
     assert len(views) == 9 and res["posterior"] is None
     for kolom in printed:

@@ -49,6 +49,8 @@ def test_the_three_dependence_views_are_in_the_folder_the_manifest_and_summary_m
             assert v["p50"] == pytest.approx(totals[f"totaal_{v['kolom']}"]["p50"], rel=1e-6)
     md = (job.path / "summary.md").read_text(encoding="utf-8")
     assert "## Afhankelijkheid tussen deelopgaven" in md and "volledig afhankelijk (comonotoon)" in md
+    p = round(100 * totals["totaal_publieke_restopgave"]["percentiel_rapport_laag"])
+    assert f"het rapport (3,60) ligt op P{p}." in md and "som van de medianen" in md
 
 
 def test_a_second_run_never_overwrites_the_first(job):
