@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.deelopgaven.registry import DEELOPGAVEN
+from model.deelopgaven.registry import column_parts
 
 #: The three assumptions, in the order they are reported.
 AANNAMES = ("onafhankelijk", "verklaard", "comonotoon")
@@ -30,15 +30,6 @@ AANNAME_NAMEN = {
 #: The permutations' own random stream: SeedSequence([run seed, STREAM_KEY]), apart from the engine's streams.
 STREAM_KEY = 16
 _PROBS = (0.05, 0.5, 0.95)
-
-
-def column_parts() -> dict[str, list[str]]:
-    """Per column of Table 1.2, the deelopgaven (not PM) whose totals add up to it, in registry order."""
-    parts: dict[str, list[str]] = {}
-    for d in DEELOPGAVEN:
-        if d.kolom is not None and not d.pm:
-            parts.setdefault(d.kolom, []).append(d.naam)
-    return parts
 
 
 def dependence_views(result, seed: int) -> list[dict]:

@@ -156,12 +156,23 @@ def evaluate(values: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
+def column_parts(*, include_pm: bool = False) -> dict[str, list[str]]:
+    """Per column of Table 1.2, the deelopgaven that add up to it (PM ones excluded unless asked), in registry
+    order."""
+    parts: dict[str, list[str]] = {}
+    for d in DEELOPGAVEN:
+        if d.kolom is not None and (include_pm or not d.pm):
+            parts.setdefault(d.kolom, []).append(d.naam)
+    return parts
+
+
 def column_totals(lines: Mapping[str, object], *, include_pm: bool = False) -> dict[str, object]:
-    """Sum the cost lines into the three columns of Table 1.2 (PM lines excluded unless asked)."""
+    """Sum the cost lines into the three columns of Table 1.2 (:func:`column_parts`; PM lines excluded unless
+    asked)."""
     totals: dict[str, object] = {}
-    for d, line in cost_lines():
-        if d.pm and not include_pm:
-            continue
-        arr = lines[line.naam]
-        totals[d.kolom] = totals[d.kolom] + arr if d.kolom in totals else arr
+    for kolom, names in column_parts(include_pm=include_pm).items():
+        for naam in names:
+            for line in by_name(naam).lines:
+                if not line.hulp:
+                    totals[kolom] = totals[kolom] + lines[line.naam] if kolom in totals else lines[line.naam]
     return totals

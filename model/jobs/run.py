@@ -17,13 +17,15 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from model.analysis.afhankelijkheid import column_parts, dependence_views
+from model.analysis.afhankelijkheid import dependence_views
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
+from model.deelopgaven.registry import column_parts
 from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
 from model.errors import UsageError
 from model.output import charts, dataset, plots, tables
+from model.output.format import decimal_nl
 from model.output.runfolder import RunFolder, input_hashes, write_json, write_manifest
 from model.paths import RUNS_DIR
 from model.spec.data import load_gebieden
@@ -56,11 +58,10 @@ DEPENDENCE_INTRO = ("## Afhankelijkheid tussen deelopgaven\n\nDe kolomtotalen (z
 
 def posterior_line(post, n_eff: float) -> str:
     """The line that says a run is on a posterior (the text output and ``summary.md``)."""
-    def nl(x: float) -> str:
-        return f"{x:,.0f}".replace(",", ".")
     return (f"Trekkingen uit de posterior van kalibratie {post.folder.name} ({post.folder}, posterior.nc sha256 "
-            f"{post.sha256[:12]}…; {nl(post.draws.shape[0])} rijen, ESS {nl(post.ess)}). Monte Carlo-fouten met "
-            f"effectief {nl(n_eff)} trekkingen (hersteekproef uit de posterior), niet het aantal trekkingen.")
+            f"{post.sha256[:12]}…; {decimal_nl(post.draws.shape[0], 0)} rijen, ESS {decimal_nl(post.ess, 0)}). "
+            f"Monte Carlo-fouten met effectief {decimal_nl(n_eff, 0)} trekkingen (hersteekproef uit de posterior), "
+            "niet het aantal trekkingen.")
 
 
 def _jaren_rows(jds, n_eff: float | None = None) -> list[dict]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.analysis.afhankelijkheid import AANNAMES, column_parts, dependence_views
-from model.deelopgaven.registry import DEELOPGAVEN
+from model.analysis.afhankelijkheid import AANNAMES, dependence_views
+from model.deelopgaven.registry import DEELOPGAVEN, column_parts
 from model.engine import run as engine
 from model.engine.plan import make_plan
 
