@@ -5,6 +5,12 @@ posterior, sample stats, posterior predictive, prior, prior predictive), ``diagn
 parameter), ``prior_posterior.csv`` and its plot, ``ppc.csv`` and the ``manifest.json`` whose ``results`` say
 whether the run is usable. A run that fails its diagnostics is written but marked ``usable: false``.
 
+Every figure is used once: the calibration's priors are the independent prior set
+(:func:`model.spec.provenance.calibration_priors`: the default priors with every entry back-solved from a printed
+figure replaced by the prior of ``priors/kalibratie/onafhankelijk.yaml``), so it never conditions on a figure its
+own priors were derived from. The manifest (``arguments.prior_set``, ``results.prior_set``) and the posterior's
+attributes (``npvr_prior_set``) name the set, its file and hash and the replaced entries.
+
 :func:`load_posterior` hands the joint posterior draws of a usable run to the engine: a run folder, or
 ``"gekalibreerd"``, the newest usable full run (else the newest usable quick run, with a warning) in the given
 folders.
@@ -41,6 +47,7 @@ from model.paths import RUNS_DIR
 from model.resources import check_hours, check_memory
 from model.spec.data import Gebieden, load_gebieden
 from model.spec.priors import PriorSet, load_priors
+from model.spec.provenance import ONAFHANKELIJK, calibration_priors
 from model.spec.published import PUBLISHED, Figure
 
 RUN_PREFIX = "kalibratie"
@@ -66,12 +73,18 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
                   out: str | Path = RUNS_DIR, figures: Sequence[Figure] = PUBLISHED,
                   printed: Mapping[str, float] | None = None, gebieden: Gebieden | None = None,
                   cores: int | None = None, prior_draws: int = 2000, progressbar: bool = False,
-                  label: str | None = None) -> CalibrationJob:
+                  label: str | None = None, prior_set: str = ONAFHANKELIJK) -> CalibrationJob:
     """Calibrate the priors against the published figures and write a new run folder under ``out``
-    (``kalibratie-<label or config name>-<stamp>-<hex>``)."""
+    (``kalibratie-<label or config name>-<stamp>-<hex>``).
+
+    ``priors`` is the default prior set (or its directory); the calibration uses the set ``prior_set`` built from
+    it (:data:`model.spec.provenance.PRIOR_SETS`: ``onafhankelijk``, the default, or ``rapport``, the default
+    priors as they are, refused when it would observe a figure they were derived from)."""
     t0 = time.perf_counter()
     if not isinstance(priors, PriorSet):
         priors = load_priors(priors)
+    used = calibration_priors(priors, prior_set)
+    priors = used.priors
     gebieden = gebieden if gebieden is not None else load_gebieden()
     nbytes, seconds = cost(config, len(priors.entries), len(figures), cores or os.cpu_count() or 1, prior_draws)
     what = f"{config.chains} chains x {config.tune:,} + {config.draws:,} iterations"
@@ -89,6 +102,7 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
             "npvr_calibration_config": config.name, "npvr_usable": int(cal.usable),
             "npvr_figures": json.dumps([asdict(f) for f in info.figures], ensure_ascii=False),
             "npvr_printed": json.dumps(dict(zip([f.name for f in info.figures], info.printed.tolist()))),
+            "npvr_prior_set": json.dumps(used.manifest(), ensure_ascii=False),
         })
         write_inference_data(idata, tmp / POSTERIOR)
         write_csv(tmp / "prior_posterior.csv", pp_rows, list(pp_rows[0]))
@@ -107,12 +121,14 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
                        "target_accept": config.target_accept, "init": config.init,
                        "thresholds": asdict(config.thresholds), "cores": cal.diagnostics["cores"],
                        "priors": priors.directory, "prior_draws": prior_draws, "printed_replaced": sorted(printed or {}),
-                       "figures": [f.name for f in info.figures], "sampler": "pymc NUTS"},
+                       "figures": [f.name for f in info.figures], "sampler": "pymc NUTS",
+                       "prior_set": used.name},
             inputs=input_hashes(priors, gebieden),
             random={"seed": seed, "stream": "PyMC random_seed (chains seeded by PyMC from it); prior predictive "
                                             "seed + 7919, posterior predictive seed + 104729", "chunk_size": None},
             timings={**cal.timings, "total": time.perf_counter() - t0},
             results={"usable": cal.usable, "message": cal.message, "config": config.name, "checks": checks,
+                     "prior_set": used.manifest(),
                      "n_parameters": len(info.names), "n_figures": len(info.figures), "ppc_inside_90": n_inside})
     return CalibrationJob(path=folder.path, calibration=cal, manifest=manifest)
 

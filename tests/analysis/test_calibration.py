@@ -20,13 +20,29 @@ import pytest
 from scipy import stats
 
 from model.analysis.calibration import transforms
-from model.analysis.calibration.model import build_model, calibrated_names, figure_values, simulate_published
-from model.analysis.calibration.sampling import FULL, QUICK, Config, Thresholds, compile_mode, diagnose, sample
+from model.analysis.calibration.model import (
+    build_model,
+    calibrated_names,
+    figure_values,
+    simulate_published,
+)
+from model.analysis.calibration.sampling import (
+    FULL,
+    QUICK,
+    Config,
+    Thresholds,
+    compile_mode,
+    diagnose,
+    sample,
+)
+from model.analysis.calibration.sbc import run_sbc
+from model.analysis.calibration.tables import holdout_table
 from model.deelopgaven.registry import KOLOMMEN, column_totals
 from model.engine.run import sample_lines, transform
 from model.spec.dependence import build_copula
 from model.spec.fitting import fit_marginal
 from model.spec.priors import fit_entry, load_priors
+from model.spec.provenance import calibration_priors
 from model.spec.published import PUBLISHED
 
 #: A short configuration for the tests that sample: what they check does not depend on passing the thresholds.
@@ -38,6 +54,12 @@ slow = pytest.mark.slow
 @pytest.fixture(scope="module")
 def priors():
     return load_priors()
+
+
+@pytest.fixture(scope="module")
+def cal_priors(priors):
+    """The prior set the calibration job uses: report-anchored entries replaced by independent priors."""
+    return calibration_priors(priors).priors
 
 
 def test_published_figures_follow_from_report_mode(priors):
@@ -148,10 +170,10 @@ def test_failing_diagnostics_make_a_run_unusable():
 
 
 @slow
-def test_a_sampled_run_is_judged_by_its_own_thresholds(priors):
+def test_a_sampled_run_is_judged_by_its_own_thresholds(cal_priors):
     """Whatever the seed gives, the verdict is the thresholds applied to the run's diagnostics, and the message
     names every failed check."""
-    cal = sample(priors, SHORT, seed=4, prior_draws=0)
+    cal = sample(cal_priors, SHORT, seed=4, prior_draws=0)
     checks = cal.diagnostics["checks"]
     failed = [k for k, c in checks.items() if not c["pass"]]
     assert cal.usable == (not failed)
@@ -170,15 +192,17 @@ STRONGLY_IDENTIFIED = ("eenmalige_ov_kosten_per_provincie", "huishoudensgroei_20
 
 
 @slow
-def test_parameter_recovery(priors):
+def test_parameter_recovery(cal_priors):
     """Simulate 'printed figures' from known kentallen and calibrate on them.
 
-    The true values: every ``afgeleid`` entry drawn from its prior, the others at their point values (report mode).
+    The prior set is the calibration's (independent priors for the report-anchored entries). The true values: every
+    ``afgeleid`` entry drawn from that prior, the others at their point values (report mode).
     The simulated figures are rounded as printed. Each strongly identified entry's true value lies inside the central
     99% of its posterior, and every published model quantity's exact value inside the central 99% of its posterior
     (padded by the figure's rounding)."""
     rng = np.random.default_rng(20240605)
     truth = {}
+    priors = cal_priors
     for name, entry in priors.entries.items():
         if entry.status == "afgeleid" and not entry.fixed:
             truth[name] = float(fit_entry(entry)[0].ppf(rng.uniform(0.1, 0.9)))
@@ -194,3 +218,42 @@ def test_parameter_recovery(priors):
     for j, f in enumerate(PUBLISHED):
         lo, hi = np.quantile(mu[:, j], [0.005, 0.995])
         assert lo - f.half_unit <= exact[f.name] <= hi + f.half_unit, (f.name, exact[f.name], lo, hi)
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+#: The headline figures: the lines and totals of Table 1.2 (its per-jaar row included).
+HEADLINE = tuple(f for f in PUBLISHED if "Tabel 1.2" in f.where)
+#: The sub-figures left out of the leave-out calibration: the §3.4 groups and the two §3.5 cells that are not ends
+#: of Table 1.2's bandwidth.
+LEFT_OUT = tuple(f for f in PUBLISHED if f.name.startswith(("bereikbaarheid_commercieel", "bereikbaarheid_publiek",
+                                                            "bereikbaarheid_ontmoeting"))
+                 or f.name in ("capaciteit_nu_mediaan", "capaciteit_2035_q1"))
+
+
+@slow
+def test_leave_out_the_sub_figures(cal_priors):
+    """Calibrate on the headline figures only (Table 1.2) with the calibration's independent priors; the 90%
+    posterior predictive interval of every left-out sub-figure (§3.4 groups, §3.5 now/median and 2035/Q1) contains
+    the printed figure. The predictive is the model's value at each posterior draw plus the model's own error
+    (rounding and relative discrepancy)."""
+    assert len(LEFT_OUT) == 8 and not set(LEFT_OUT) & set(HEADLINE)
+    cal = sample(cal_priors, SHORT, seed=6, figures=HEADLINE, prior_draws=0)
+    rows = holdout_table(cal.idata, cal.info, cal_priors, LEFT_OUT)
+    outside = [(r["figuur"], r["printed"], round(r["posterior_predictive_p5"], 3),
+                round(r["posterior_predictive_p95"], 3)) for r in rows if not r["inside_90"]]
+    assert not outside, outside
+
+
+@slow
+def test_simulation_based_calibration_small(cal_priors):
+    """A small simulation-based calibration of the reduced configuration (``bench/sbc.py`` runs the large one):
+    20 data sets from the prior, ranks of the true values among 19 posterior draws. Tolerances that a calibrated
+    sampler fails with probability below about 1e-5 per parameter, for any seed: its ranks pass a chi-square test of
+    uniformity in 4 bins at p > 1e-6 (a gross failure, such as 14 of 20 ranks in one quarter, does not), and its 90%
+    intervals hold the truth in at least 11 of 20 replicates (binomial(20, 0.9) gives at most 10 with probability
+    7e-6)."""
+    res = run_sbc(cal_priors, replicates=20, seed=11, n_ranked=19)
+    assert res.ranks.shape == (20, 7) and res.ranks.min() >= 0 and res.ranks.max() <= 19
+    assert min(res.chi2_pvalues(bins=4).values()) > 1e-6, res.chi2_pvalues(bins=4)
+    assert res.inside_90.sum(axis=0).min() >= 11, res.coverage()

@@ -8,6 +8,7 @@ a manifest that says so (``_as_usable``), so no test depends on a lucky seed.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
@@ -28,6 +29,7 @@ from model.jobs.calibrate import (
 )
 from model.output.tables import read_summary
 from model.spec.priors import load_priors
+from model.spec.provenance import INDEPENDENT_FILE, ONAFHANKELIJK, calibration_priors
 from model.spec.published import PUBLISHED
 
 SHORT = Config("test", draws=200, tune=300, chains=2, target_accept=0.95,
@@ -67,6 +69,14 @@ def test_the_run_folder_is_complete_and_its_manifest_agrees(job):
     idata = az.from_netcdf(job.path / "posterior.nc")
     assert {"posterior", "sample_stats", "posterior_predictive", "prior", "prior_predictive"} <= set(idata.groups())
     assert len((job.path / "ppc.csv").read_text(encoding="utf-8").splitlines()) == len(PUBLISHED) + 1
+    # every figure used once: the calibration used the independent prior set, and says so
+    used = calibration_priors(load_priors())
+    assert manifest["arguments"]["prior_set"] == ONAFHANKELIJK
+    assert manifest["results"]["prior_set"] == used.manifest()
+    assert manifest["inputs"][used.file] == used.sha256
+    assert json.loads(idata.posterior.attrs["npvr_prior_set"]) == used.manifest()
+    rows = {r["parameter"]: r for r in csv.DictReader(open(job.path / "prior_posterior.csv", encoding="utf-8"))}
+    assert {rows[n]["file"] for n in used.replaced} == {INDEPENDENT_FILE}
 
 
 def test_the_posterior_is_read_back_as_joint_rows(job, tmp_path):

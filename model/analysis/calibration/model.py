@@ -44,7 +44,13 @@ from model.spec.data import Gebieden, load_gebieden
 from model.spec.dependence import build_copula
 from model.spec.fitting import Marginal
 from model.spec.priors import PriorSet, fit_entry, load_priors
-from model.spec.published import PUBLISHED, Figure, check_figures, quantity, setting_values
+from model.spec.published import (
+    PUBLISHED,
+    Figure,
+    check_figures,
+    quantity,
+    setting_values,
+)
 
 #: Prior of the relative model discrepancy: LogNormal with median 2% and log-sd 0.5 (P5-P95 0.9%-4.6%).
 DISCREPANCY_MEDIAN = 0.02
@@ -74,6 +80,26 @@ def figure_values(priors: PriorSet | None = None, gebieden: Gebieden | None = No
             cache[f.setting] = (lines, {**priors.values("point"), **(overrides or {}), **ov})
         lines, values = cache[f.setting]
         out[f.name] = float(quantity(f.quantity, lines, values)) / f.eenheid_eur
+    return out
+
+
+def figure_draws(priors: PriorSet, names: Sequence[str], draws: np.ndarray, figures: Sequence[Figure],
+                 gebieden: Gebieden | None = None) -> np.ndarray:
+    """The model's value of each figure (printed units) at joint draws of the entries ``names`` (``draws``: (n,
+    len(names)), e.g. a posterior's ``kental`` rows); every other entry at its point value, the choice entries at
+    each figure's setting. (n, len(figures)): the kernels evaluated on numpy vectors, one pass per setting. Used for
+    figures the calibration did not observe (the leave-out check)."""
+    gebieden = gebieden if gebieden is not None else load_gebieden()
+    draws = np.asarray(draws, dtype=float)
+    check_figures(figures)
+    out = np.empty((draws.shape[0], len(figures)))
+    for setting in dict.fromkeys(f.setting for f in figures):
+        values: dict[str, Any] = {**priors.values("point"), **gebieden.quantities(), **setting_values(priors, setting)}
+        values.update({n: draws[:, i] for i, n in enumerate(names) if not priors[n].choice})
+        lines = evaluate(values)
+        for j, f in enumerate(figures):
+            if f.setting == setting:
+                out[:, j] = np.broadcast_to(quantity(f.quantity, lines, values), draws.shape[:1]) / f.eenheid_eur
     return out
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from model.analysis.calibration.model import ModelInfo, build_model
 from model.spec.data import Gebieden, load_gebieden
 from model.spec.priors import PriorSet
+from model.spec.provenance import check_provenance
 from model.spec.published import PUBLISHED, Figure
 
 
@@ -110,11 +111,17 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
     """Sample the calibration model in configuration ``config`` and diagnose it.
 
     ``printed`` replaces printed values (parameter-recovery and leave-out tests); ``prior_draws`` draws of the
-    prior and prior predictive are added (0: none). ``cores``: processes for the chains (default: PyMC's,
-    min(chains, CPUs))."""
+    prior and prior predictive are added (0: none). ``priors`` is the prior set the calibration uses (the job
+    passes the independent one, :func:`model.spec.provenance.calibration_priors`); a set with an entry derived
+    from a figure observed at its printed value is refused (:func:`model.spec.provenance.check_provenance`).
+    ``cores``: processes for the chains (default: PyMC's, min(chains, CPUs))."""
     import pymc as pm
 
     t0 = time.perf_counter()
+    # every figure used once: no prior of this set may be derived from a figure observed at its printed value
+    # (a figure whose value ``printed`` replaces, e.g. a simulated one, carries none of the report's information)
+    check_provenance(priors, [f.name for f in figures if f.name not in (printed or {})],
+                     where=f"{priors.directory}: calibration")
     gebieden = gebieden if gebieden is not None else load_gebieden()
     if cores is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,4 +1,5 @@
-"""Tables of a calibration: prior vs posterior per entry, and the posterior predictive check per printed figure."""
+"""Tables of a calibration: prior vs posterior per entry, the posterior predictive check per printed figure, and the
+posterior predictive of figures the calibration did not observe (the leave-out check)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import numpy as np
 
-from model.analysis.calibration.model import ModelInfo
+from model.analysis.calibration.model import ModelInfo, figure_draws
 from model.engine.run import transform
 from model.spec.priors import PriorSet
 
@@ -71,4 +72,25 @@ def ppc_table(idata, info: ModelInfo) -> list[dict]:
             row.update({"prior_predictive_mean": float(prior_pp[:, j].mean()), "prior_predictive_p5": float(pq[0]),
                         "prior_predictive_p95": float(pq[1])})
         rows.append(row)
+    return rows
+
+
+def holdout_table(idata, info: ModelInfo, priors: PriorSet, figures, gebieden=None, seed: int = 20250607) -> list[dict]:
+    """Per figure *not* observed by the calibration (``figures``): its posterior predictive, the model's value at
+    every posterior draw plus the calibration's own error model (rounding sd and the draw's relative discrepancy,
+    ``model.analysis.calibration.model``), its P5/P95, the share of predictive draws at or below the printed figure
+    and whether the printed figure lies inside the 90% interval."""
+    post = _stacked(idata.posterior, "kental", "parameter")
+    sigma_d = idata.posterior["sigma_discrepantie"].stack(sample=("chain", "draw")).values
+    mu = figure_draws(priors, info.names, post, figures, gebieden)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for j, f in enumerate(figures):
+        sd = np.sqrt(f.rounding_sd ** 2 + (sigma_d * abs(f.printed)) ** 2)
+        rep = mu[:, j] + sd * rng.standard_normal(mu.shape[0])
+        q = np.quantile(rep, [0.05, 0.5, 0.95])
+        rows.append({"figuur": f.name, "setting": f.setting, "printed": f.printed,
+                     "posterior_predictive_p5": float(q[0]), "posterior_predictive_p50": float(q[1]),
+                     "posterior_predictive_p95": float(q[2]), "percentile_printed": float(np.mean(rep <= f.printed)),
+                     "inside_90": bool(q[0] <= f.printed <= q[2])})
     return rows
