@@ -20,7 +20,7 @@ print(len(priors.entries), "prior entries in", len(priors.files), "files")"""),
     nbf.v4.new_markdown_cell("## The priors: every kental and norm with unit, source and status"),
     nbf.v4.new_code_cell("""from collections import Counter
 print(Counter(e.status for e in priors.entries.values()))
-for name in ["nieuwbouw_woningen_npvr", "restopgave_per_kwetsbare_woning", "stichtingskosten_basisschool", "normniveau"]:
+for name in ["nieuwbouw_woningen_npvr", "restopgave_per_kwetsbare_woning", "stichtingskosten_basisschool", "aandeel_publiek_capaciteit"]:
     e = priors[name]
     print(f"{name}: {e.distribution} point={e.point} {e.unit} ({e.status}; sources {list(e.sources)})")"""),
     nbf.v4.new_markdown_cell("## Report mode: the same kernels at the priors' point values"),

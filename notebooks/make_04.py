@@ -62,22 +62,23 @@ pd.DataFrame(tab.values.round(2), index=[f"{100 * r:.2f}%" for r in tab["discont
 Image(filename=str(out / "contante_waarde.png"))"""),
     nbf.v4.new_markdown_cell("""## A small batch on a local Dask cluster
 
-Three scenarios at one seed, 2,000 draws each, on a `LocalCluster` with 2 worker processes. Every run gets its
+Three scenarios at one seed, 2,000 draws each (every run evaluates the policy variants laag and hoog on the same
+draws; the comparison has a line per scenario and variant), on a `LocalCluster` with 2 worker processes. Every run gets its
 own run folder (written atomically, renamed into place when complete); every batch call writes a new comparison
 folder. Running the same cell again skips the finished runs."""),
     nbf.v4.new_code_cell("""from model.jobs.batch import run_batch
 batch_dir = Path(tempfile.mkdtemp(prefix="npvr_batch_"))
-res = run_batch(["default", "rapport_laag", "bouwkosten_hoog"], [1], draws=2000, out_dir=batch_dir,
+res = run_batch(["default", "huishoudens_2035_hoog", "bouwkosten_hoog"], [1], draws=2000, out_dir=batch_dir,
                 n_workers=2, progress=False)
 print("done:", res.done, "failed:", res.failed)
 sorted(p.name for p in batch_dir.iterdir())"""),
     nbf.v4.new_code_cell("""cmp = pd.read_csv(res.comparison / "batch_vergelijking.csv")
-cmp = cmp[cmp["statistiek"].isin(["p5", "p50", "p95"])].set_index(["output", "statistiek"])
+cmp = cmp[cmp["statistiek"].isin(["p5", "p50", "p95"])].set_index(["output", "variant", "statistiek"])
 (cmp / 1e9).round(2).loc[["totaal_publieke_restopgave", "totaal_investeringsopgave", "contante_waarde_0.0225"]]"""),
     nbf.v4.new_code_cell("""Image(filename=str(res.comparison / "batch_vergelijking.png"))"""),
     nbf.v4.new_markdown_cell("""`bouwkosten_hoog` changes no total at prijspeil (the report's figures): it changes what the years cost in
 lopende prijzen and, through the real construction-cost escalation, the present value. Resuming:"""),
-    nbf.v4.new_code_cell("""res2 = run_batch(["default", "rapport_laag", "bouwkosten_hoog"], [1], draws=2000, out_dir=batch_dir,
+    nbf.v4.new_code_cell("""res2 = run_batch(["default", "huishoudens_2035_hoog", "bouwkosten_hoog"], [1], draws=2000, out_dir=batch_dir,
                  scheduler="serial", progress=False)
 print("skipped (already finished):", res2.skipped)"""),
 ]

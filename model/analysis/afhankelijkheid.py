@@ -32,10 +32,10 @@ STREAM_KEY = 16
 _PROBS = (0.05, 0.5, 0.95)
 
 
-def dependence_views(result, seed: int) -> list[dict]:
-    """Per column total and assumption (:data:`AANNAMES`): mean, P5, P50, P95 in euros. ``result`` is a run that
-    kept its draws (``RunResult``); the permutations are seeded by ``seed`` (the run's), so the views are
-    reproducible."""
+def dependence_views(result, seed: int, variant: str | None = None) -> list[dict]:
+    """Per column total and assumption (:data:`AANNAMES`): mean, P5, P50, P95 in euros, labelled with the policy
+    ``variant`` of the run. ``result`` is a run that kept its draws (``RunResult``); the permutations are seeded by
+    ``seed`` (the run's), so the views are reproducible, and each variant gets the same permutations."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), STREAM_KEY]))
     rows = []
     for kolom, names in column_parts().items():
@@ -51,6 +51,6 @@ def dependence_views(result, seed: int) -> list[dict]:
         for aanname in AANNAMES:
             v = views[aanname]
             p5, p50, p95 = np.quantile(v, _PROBS)
-            rows.append({"kolom": kolom, "aanname": aanname, "deelopgaven": len(names), "mean": float(v.mean()),
+            rows.append({"variant": variant, "kolom": kolom, "aanname": aanname, "deelopgaven": len(names), "mean": float(v.mean()),
                          "p5": float(p5), "p50": float(p50), "p95": float(p95)})
     return rows

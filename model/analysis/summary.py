@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from model.spec.published import REPORT_FIGURES
-
 if TYPE_CHECKING:  # the engine compiles with numba: not imported by the tables that only need the statistics' names
     from model.engine.run import RunResult
 
@@ -114,10 +112,11 @@ def resampled_n_eff(draws: int, posterior_ess: float) -> float:
     return 1.0 / (1.0 / float(draws) + 1.0 / float(posterior_ess))
 
 
-#: The report's printed figure(s) for a row and where they lie in the model's distribution: the share of draws at
-#: or below each figure (the model's percentile of it, 0-1; P(cost > figure) is 1 minus it). Empty (None) for rows
-#: the report prints no figure for.
-REPORT_FIELDS = ("rapport_laag", "rapport_hoog", "percentiel_rapport_laag", "percentiel_rapport_hoog")
+#: The report's printed figure for a row in its variant (``model.spec.published.variant_figure``: a bandwidth's low
+#: end in ``laag``, its high end in ``hoog``, a point figure in every variant) and ``p_rapport``, the share of
+#: draws at or below it (the model's percentile of the figure, 0-1; P(cost > figure) is 1 minus it). Empty (None)
+#: for rows the report prints no figure for in that variant.
+REPORT_FIELDS = ("rapport", "p_rapport")
 _CDF_GRID = np.linspace(0.0, 1.0, 100_001)
 
 
@@ -132,16 +131,22 @@ def cdf_at(q: Quantiles, x: float) -> float:
     return float(np.interp(x, values, _CDF_GRID, left=0.0, right=1.0))
 
 
-def report_figures(q: Quantiles, fig) -> dict:
-    """:data:`REPORT_FIELDS` for a row with quantile function ``q`` and the report's ``(laag, hoog)`` or None."""
-    if not fig:
+def report_figures(q: Quantiles, fig: float | None) -> dict:
+    """:data:`REPORT_FIELDS` for a row with quantile function ``q`` and the report's figure (or None)."""
+    if fig is None:
         return no_figures()
-    return {"rapport_laag": fig[0], "rapport_hoog": fig[1], "percentiel_rapport_laag": cdf_at(q, fig[0]),
-            "percentiel_rapport_hoog": cdf_at(q, fig[1])}
+    return {"rapport": fig, "p_rapport": cdf_at(q, fig)}
 
 
-def summarise(result: "RunResult", n_eff: float | None = None) -> list[dict]:
-    """One row per output of the run: what it is, its statistics, and the report's printed figure(s) for it.
+def differs(row: dict, other: dict) -> bool:
+    """Whether another variant's summary row of an output differs from this one's: the policy choice moves the
+    output. Under common random numbers an output no choice enters has identical draws, so identical rows."""
+    return any(row[k] != other[k] for k in ("mean", "p5", "p50", "p95"))
+
+
+def summarise(result: "RunResult", n_eff: float | None = None, variant: str | None = None) -> list[dict]:
+    """One row per output of the run: its ``variant`` (default: the variants file's ``standaard``), what it is,
+    its statistics, and the report's printed figure for it in that variant.
 
     A kept run's quantiles come from its sorted draws: each computed output is sorted once (on two threads, one
     output at a time each, so memory holds two sorted copies at most), and the outputs that are its multiples
@@ -149,16 +154,20 @@ def summarise(result: "RunResult", n_eff: float | None = None) -> list[dict]:
     draws, independent; a run on a posterior: :func:`resampled_n_eff`)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from model.spec.published import variant_figure
+    from model.spec.varianten import load_varianten
+
     st = result.stats
     n = st.n
     plan = result.plan
+    variant = variant if variant is not None else load_varianten().standaard
 
     def row(o: int, q: Quantiles) -> dict:
         out = plan.outputs[o]
         sd = float(np.sqrt(st.m2[o] / max(n - 1, 1)))
-        r = {"output": out.naam, "soort": out.soort, "long_name": out.long_name, "pm": out.pm,
+        r = {"variant": variant, "output": out.naam, "soort": out.soort, "long_name": out.long_name, "pm": out.pm,
              **statistics(q, n, float(st.mean[o]), sd, n_eff)}
-        r.update(report_figures(q, REPORT_FIGURES.get(out.naam)))
+        r.update(report_figures(q, variant_figure(out.naam, variant)))
         return r
 
     if not result.has_draws:

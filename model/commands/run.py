@@ -19,7 +19,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overview_table,
         regional_table,
         summary_json,
+        varianten_json,
     )
+    from model.spec.varianten import load_varianten
 
     posterior = None
     priors = args.priors
@@ -33,19 +35,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def progress(n: int) -> None:
         if not bars:
             from tqdm import tqdm
-            bars.append(tqdm(total=args.draws, unit="draw", unit_scale=True, file=sys.stderr))
+            n_variants = len(load_varianten().selection(args.variant, args.rooster)[1])
+            bars.append(tqdm(total=args.draws * n_variants, unit="draw", unit_scale=True, file=sys.stderr))
         bars[0].update(n)
 
     show = not args.json and args.draws >= 500_000
     try:
         job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size,
                       out=args.out, priors=priors, posterior=posterior, store=args.store,
-                      summaries_only=args.summaries_only, progress=progress if show else None)
+                      summaries_only=args.summaries_only, progress=progress if show else None, variant=args.variant,
+                      rooster=args.rooster)
     finally:
         for bar in bars:
             bar.close()
     if args.json:
         out = summary_json(job.rows)
+        out["varianten"] = varianten_json(job.varianten, job.manifest["results"]["varianten"]["keuzes"])
         out["run_dir"] = str(job.path)
         out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
         out["afhankelijkheid"] = job.manifest["results"]["afhankelijkheid"]   # None for a streamed run
@@ -53,7 +58,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     if job.posterior:
         print(job.posterior + "\n")
-    print(overview_table(job.rows))
+    others = [(v, rws) for v, rws in job.varianten.items() if v != job.rows[0]["variant"]]
+    print(f"Beleidsvarianten (keuzes, geen onzekerheid; dezelfde trekkingen): {', '.join(job.varianten)}; "
+          f"hoofdvariant {job.rows[0]['variant']}\n")
+    print(overview_table(job.rows, others=others))
     print()
     print(regional_table(job.rows))
     if job.manifest["results"]["afhankelijkheid"]:
@@ -79,5 +87,10 @@ def register(sub) -> None:
                         "sampled entry), none (summaries only)")
     p.add_argument("--summaries-only", action="store_true", help="stream: bounded memory at any number of draws, "
                                                                  "no draws kept")
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="the main policy variant of scenarios/varianten.toml (default: its 'standaard', laag); "
+                        "its results fill the main table and --json 'totaal'")
+    p.add_argument("--rooster", action="store_true",
+                   help="evaluate the §3.5 grid of variants (now/2035 x Q1/median) instead of laag and hoog")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (euros)")
     p.set_defaults(func=_cmd_run)

@@ -308,6 +308,11 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     if unknown:
         raise KeyError(f"overrides name no prior entry: {unknown}")
     post_names = tuple(posterior[0]) if posterior is not None else ()
+    chosen = sorted(n for n in post_names if priors.entries[n].choice) if set(post_names) <= set(priors.entries) \
+        else []
+    if chosen:
+        raise UsageError(f"{posterior[2] if len(posterior) > 2 else 'posterior'}: holds draws of the policy choice "
+                         f"{chosen[0]}, which a variant sets, not a posterior: calibrate again with this version")
     if posterior is not None:   # (names, draws) or (names, draws, where they come from)
         check_joint_draws(post_names, posterior[1], priors, str(posterior[2]) if len(posterior) > 2 else "posterior")
     sampled, marginals, constants = [], [], dict(gebieden.quantities())
@@ -343,7 +348,32 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
                       posterior=posterior, overrides=overrides)
 
 
-def scenario_plan(scenario, chunk_size: int = DEFAULT_CHUNK, posterior=None) -> EnginePlan:
-    """The plan of a scenario (``model.spec.scenarios.Scenario``): its priors, membership and fixed values."""
-    return make_plan(scenario.priors, scenario.gebieden(), chunk_size=chunk_size, overrides=dict(scenario.overrides),
-                     posterior=posterior)
+def scenario_plan(scenario, chunk_size: int = DEFAULT_CHUNK, posterior=None, variant: str | None = None
+                  ) -> EnginePlan:
+    """The plan of a scenario (``model.spec.scenarios.Scenario``): its priors, membership and fixed values, in a
+    policy variant (default: the variants file's ``standaard``)."""
+    return variant_plans(scenario.priors, scenario.gebieden(), (variant,), chunk_size=chunk_size,
+                         overrides=dict(scenario.overrides), posterior=posterior)[0]
+
+
+def variant_plans(priors: PriorSet, gebieden: Gebieden, variants, *, chunk_size: int = DEFAULT_CHUNK,
+                  posterior=None, overrides: Mapping[str, float] | None = None) -> list[EnginePlan]:
+    """One plan per policy variant (``model.spec.varianten``; None: the ``standaard``): the choice entries at the
+    variant's values on top of ``overrides``. The choice entries are never sampled, so every plan samples the same
+    entries in the same order: run with one seed, the variants share every draw of every uncertain entry (common
+    random numbers) and differ by the choice alone. A variant setting an entry ``overrides`` fixes too is refused."""
+    from model.spec.varianten import load_varianten, variant_values
+
+    varianten = load_varianten()
+    overrides = dict(overrides or {})
+    plans = []
+    for v in variants:
+        values = variant_values(priors, v if v is not None else varianten.standaard, varianten)
+        both = sorted(set(values) & set(overrides))
+        if both:
+            raise UsageError(f"{both[0]}: a policy choice, set by the variant, cannot also be fixed (use --variant)")
+        plans.append(make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior,
+                               overrides={**overrides, **values}))
+    if any(p.names != plans[0].names for p in plans):    # cannot happen: choices are never sampled
+        raise AssertionError("variants sample different entries: no common random numbers")
+    return plans

@@ -50,7 +50,7 @@ from model.engine.rng import STREAM
 from model.engine.stream import MAX_SEED
 from model.errors import PriorError, UsageError
 from model.jobs.run import run_job
-from model.output import plots
+from model.output import dataset, plots
 from model.output.runfolder import MANIFEST, RunFolder, now, read_manifest, to_json, write_manifest
 from model.output.tables import read_summary, write_csv
 from model.resources import check_memory
@@ -370,48 +370,57 @@ def write_comparison(out_dir: Path, tasks: Sequence[Task], *, seconds: float = 0
     if not finished:
         return None
     long_rows = []
-    pooled: dict[str, dict[str, list[np.ndarray]]] = {}
+    pooled: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {}    # (scenario, variant) -> output -> draws
     scenarios: list[str] = []
+    variants: list[str] = []
     inputs = {}
     for t in finished:
-        rows = {r["output"]: r for r in read_summary(t.folder / "summary.csv")}
-        keys = list(KEY_OUTPUTS) + [k for k, r in rows.items() if r["soort"] == "contante_waarde"]
-        for k in keys:
-            r = rows[k]
-            long_rows.append({"scenario": t.scenario.naam, "seed": t.seed, "draws": t.draws, "output": k,
-                              "long_name": r["long_name"], **{s: r[s] for s in ("mean", "sd", "p5", "p50", "p95")}})
+        summary = read_summary(t.folder / "summary.csv")
+        for r in summary:       # every variant's rows (the task's main variant first, with the present values)
+            if r["output"] in KEY_OUTPUTS or r["soort"] == "contante_waarde":
+                long_rows.append({"scenario": t.scenario.naam, "variant": r["variant"], "seed": t.seed,
+                                  "draws": t.draws, "output": r["output"], "long_name": r["long_name"],
+                                  **{s: r[s] for s in ("mean", "sd", "p5", "p50", "p95")}})
         if t.scenario.naam not in scenarios:
             scenarios.append(t.scenario.naam)
         path = t.folder / "dataset.nc"
         try:
-            with xr.open_dataset(path, group="prior", engine="h5netcdf") as ds:   # chains: run order
-                opgave = ds["opgave"].stack(trekking=("chain", "draw")).load()
+            opgave = dataset.variant_draws(path)
             with xr.open_dataset(path, group="jaren", engine="h5netcdf") as ds:
                 cw = ds["contante_waarde"].stack(trekking=("chain", "draw")).load()
         except (OSError, KeyError, ValueError) as exc:
             raise PriorError(f"{path}: (file): not a readable run dataset ({type(exc).__name__})") from None
-        acc = pooled.setdefault(t.scenario.naam, {})
-        for name in KEY_OUTPUTS:
-            acc.setdefault(name, []).append(opgave.sel(uitkomst=name).values)
-        for r in cw["discontovoet"].values:
-            acc.setdefault(f"contante_waarde_{r:.4f}", []).append(cw.sel(discontovoet=r).values)
+        for k, v in enumerate(opgave["variant"].values.tolist()):
+            variants += [] if v in variants else [v]
+            acc = pooled.setdefault((t.scenario.naam, v), {})
+            for name in KEY_OUTPUTS:
+                acc.setdefault(name, []).append(opgave.sel(variant=v, aggregaat=name).values)
+            if k == 0:          # the year model runs in the main variant
+                for r in cw["discontovoet"].values:
+                    acc.setdefault(f"contante_waarde_{r:.4f}", []).append(cw.sel(discontovoet=r).values)
         inputs[f"{t.naam}/{MANIFEST}"] = _sha256(t.folder / MANIFEST)
-    pooled = {s: {k: np.concatenate(v) for k, v in acc.items()} for s, acc in pooled.items()}
+    pooled = {key: {k: np.concatenate(v) for k, v in acc.items()} for key, acc in pooled.items()}
     outputs = list(dict.fromkeys(k for acc in pooled.values() for k in acc))
     wide = []
     for name in outputs:
-        stats = {s: describe(pooled[s][name]) if name in pooled[s] else None for s in scenarios}
-        for stat in ("mean", "p5", "p50", "p95"):
-            wide.append({"output": name, "statistiek": stat, **{s: stats[s][stat] if stats[s] else None
-                                                                for s in scenarios}})
+        for v in variants:
+            stats = {s: describe(pooled[s, v][name]) if name in pooled.get((s, v), {}) else None for s in scenarios}
+            if not any(stats.values()):
+                continue
+            for stat in ("mean", "p5", "p50", "p95"):
+                wide.append({"output": name, "variant": v, "statistiek": stat,
+                             **{s: stats[s][stat] if stats[s] else None for s in scenarios}})
+    labels = [f"{s} · {v}" for s in scenarios for v in variants if (s, v) in pooled]
     folder = RunFolder(out_dir, COMPARISON, command="batch")
     with folder as tmp:
         write_csv(tmp / "batch_samenvatting.csv", long_rows, list(long_rows[0]))
-        write_csv(tmp / "batch_vergelijking.csv", wide, ["output", "statistiek", *scenarios])
-        plots.vergelijking(pooled, scenarios, tmp / "batch_vergelijking")
+        write_csv(tmp / "batch_vergelijking.csv", wide, ["output", "variant", "statistiek", *scenarios])
+        plots.vergelijking({f"{s} · {v}": acc for (s, v), acc in pooled.items()}, labels,
+                           tmp / "batch_vergelijking")
         first = finished[0]
         write_manifest(tmp, "batch",
-                       arguments={"scenarios": scenarios, "seeds": sorted({t.seed for t in tasks}),
+                       arguments={"scenarios": scenarios, "varianten": variants,
+                                  "seeds": sorted({t.seed for t in tasks}),
                                   "draws": first.draws, "chunk_size": first.chunk_size,
                                   "tasks": [t.naam for t in tasks]},
                        inputs=inputs,

@@ -3,8 +3,15 @@
 
 :func:`run_job` samples the priors (or a scenario's, or a calibrated posterior), summarises every output and
 writes a new run folder (``model.output.runfolder``): ``dataset.nc`` (``model.output.dataset``), ``summary.csv``
-and ``summary.md`` (``model.output.tables``), ``prior_fits.json``, ``rank_correlations.json``, the plots and, last,
-``manifest.json``. With ``jaren=True`` the year model (``model.analysis.jaren``) is added: per-year amounts and
+and ``summary.md`` (``model.output.tables``), ``afhankelijkheid.csv``, ``prior_fits.json``,
+``rank_correlations.json``, the plots and, last, ``manifest.json``.
+
+Every run evaluates the policy variants of ``scenarios/varianten.toml`` (``model.spec.varianten``: the norm level
+and the demand year are choices, not uncertainties), by default the report's ``laag`` and ``hoog``, or the §3.5
+grid (``rooster=True``), on the same draws of every uncertain entry (common random numbers). The main variant
+(``variant``, default the file's ``standaard``) fills the tables' main lines and the dataset's root group; every
+output a choice moves gets a line per variant in the tables and plots, every variant has its rows in
+``summary.csv`` and its summaries in the group ``varianten`` of ``dataset.nc``. With ``jaren=True`` the year model (``model.analysis.jaren``) is added: per-year amounts and
 present values as summary rows and as the group ``jaren`` of ``dataset.nc``.
 """
 
@@ -20,7 +27,7 @@ import numpy as np
 from model.analysis.afhankelijkheid import dependence_views
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
 from model.deelopgaven.registry import column_parts
-from model.engine.plan import DEFAULT_CHUNK, make_plan, scenario_plan
+from model.engine.plan import DEFAULT_CHUNK, variant_plans
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
 from model.errors import UsageError
@@ -32,6 +39,7 @@ from model.spec.data import load_gebieden
 from model.spec.dependence import rank_correlation_report
 from model.spec.priors import PriorSet, fit_table, load_priors
 from model.spec.scenarios import Scenario, load_scenario
+from model.spec.varianten import VARIANTEN_FILE, load_varianten, variant_values
 
 #: The first draws of a run, whose sampled inputs the rank-correlation report checks (all of a smaller run).
 RANK_CHECK_DRAWS = 1 << 15
@@ -47,6 +55,8 @@ class RunJob:
     manifest: dict
     jaren: Any = None          # the year model's dataset (model.analysis.jaren), with jaren=True
     posterior: str | None = None   # the line that says the run is on a posterior (:func:`posterior_line`)
+    varianten: Mapping[str, list[dict]] | None = None   # every evaluated variant's rows, the main one first
+    variant_results: Mapping[str, RunResult] | None = None
 
 
 #: What the dependence table in ``summary.md`` shows (``model.analysis.afhankelijkheid``).
@@ -64,7 +74,7 @@ def posterior_line(post, n_eff: float) -> str:
             "niet het aantal trekkingen.")
 
 
-def _jaren_rows(jds, n_eff: float | None = None) -> list[dict]:
+def _jaren_rows(jds, variant: str, n_eff: float | None = None) -> list[dict]:
     """Summary rows of the year model: the amount per goal and year (real and nominal) and the present values."""
     from model.analysis.jaren import contante_waarde_totaal, groepen
 
@@ -73,13 +83,13 @@ def _jaren_rows(jds, n_eff: float | None = None) -> list[dict]:
         g = groepen(jds, prijzen)
         for i, groep in enumerate(g["groep"].values):
             for j, jaar in enumerate(g["jaar"].values):
-                rows.append({"output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
+                rows.append({"variant": variant, "output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
                              "long_name": f"{groep} in {jaar} ("
                                           f"{'lopende prijzen' if prijzen == 'nominaal' else 'prijspeil 2024'})",
                              "pm": False, **describe(g.values[i, :, j], n_eff), **no_figures()})
     cw = contante_waarde_totaal(jds)
     for k, r in enumerate(cw["discontovoet"].values):
-        rows.append({"output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
+        rows.append({"variant": variant, "output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
                      "long_name": f"Contante waarde per 1-1-2025 bij {100 * r:.2f}% (prijspeil 2024, zonder PM)",
                      "pm": False, **describe(cw.values[k], n_eff), **no_figures()})
     return rows
@@ -89,19 +99,23 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             chunk_size: int = DEFAULT_CHUNK, out: str | Path = RUNS_DIR, priors: str | Path | PriorSet | None = None,
             scenario: str | Path | Scenario | None = None, posterior: str | None = None, store: str = "compact",
             summaries_only: bool = False, jaren: bool = False, name: str | None = None, progress: Callable[[int], None] | None = None,
-            arguments: Mapping[str, Any] | None = None) -> RunJob:
+            arguments: Mapping[str, Any] | None = None, variant: str | None = None, rooster: bool = False) -> RunJob:
     """Run the engine and write a new run folder under ``out``; returns a :class:`RunJob`.
 
     ``priors``: a prior directory or loaded set (default: the embedded ``priors/``); ``scenario``: a scenario name,
     file or object (overlays the priors; excludes ``priors``); ``posterior``: ``"gekalibreerd"`` or a calibration
     run folder, whose joint draws replace the sampled entries. ``store``: which draws ``dataset.nc`` keeps
     (``compact``, ``full``, ``none``); ``summaries_only``: stream (bounded memory at any number of draws, no draws
-    kept). ``name``: a fixed folder name (batch tasks) instead of ``run-<stamp>-<hex>``."""
+    kept). ``name``: a fixed folder name (batch tasks) instead of ``run-<stamp>-<hex>``. ``variant``: the main
+    policy variant (default: ``standaard`` of ``scenarios/varianten.toml``); ``rooster``: evaluate the §3.5 grid
+    instead of the file's ``run`` list."""
     t0 = time.perf_counter()
     if scenario is not None and priors is not None:
         raise UsageError("give either priors or a scenario (a scenario names its own priors)")
     if store not in dataset.STORE:
         raise UsageError(f"store must be one of {', '.join(dataset.STORE)}, got {store!r}")
+    varianten = load_varianten()
+    primary, names = varianten.selection(variant, rooster)     # an unknown variant: refused before anything
     out = Path(out)
     folder = RunFolder(out, "run", name=name, command="run")
     with folder as tmp:         # first: an output folder that cannot be written stops the run before its work
@@ -111,21 +125,27 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
 
             post = load_posterior(posterior, (out, RUNS_DIR))
         posterior_rows = (post.names, post.draws, post.folder / POSTERIOR) if post is not None else None
-        if scenario is not None:
-            sc = load_scenario(scenario)
-            plan = scenario_plan(sc, chunk_size, posterior=posterior_rows)
+        sc = load_scenario(scenario) if scenario is not None else None
+        if sc is not None:
+            prior_set, gebieden, overrides = sc.priors, sc.gebieden(), dict(sc.overrides)
         else:
-            sc = None
-            plan = make_plan(priors if isinstance(priors, PriorSet) else load_priors(priors), load_gebieden(),
-                             chunk_size=chunk_size, posterior=posterior_rows)
-        prior_set, gebieden = plan.priors, plan.gebieden
+            prior_set = priors if isinstance(priors, PriorSet) else load_priors(priors)
+            gebieden, overrides = load_gebieden(), {}
+        plans = variant_plans(prior_set, gebieden, names, chunk_size=chunk_size, posterior=posterior_rows,
+                              overrides=overrides)
+        plan = plans[0]
         threads = threads or default_threads()
         keep = not summaries_only and (jaren or store != "none" or draws <= 2_000_000)
-        result = run(plan=plan, draws=draws, seed=seed, threads=threads, keep=keep,
-                     keep_inputs=True if store == "full" and keep else RANK_CHECK_DRAWS, progress=progress)
+        results = [run(plan=p, draws=draws, seed=seed, threads=threads, keep=keep,
+                       keep_inputs=(True if store == "full" and keep else RANK_CHECK_DRAWS) if k == 0 else False,
+                       progress=progress)
+                   for k, p in enumerate(plans)]
+        result = results[0]
         t_engine = time.perf_counter()
         n_eff = None if post is None else resampled_n_eff(draws, post.ess)
-        rows = summarise(result, n_eff)
+        variant_rows = {v: summarise(res, n_eff, v) for v, res in zip(names, results)}
+        rows = variant_rows[primary]
+        others = [(v, variant_rows[v]) for v in names[1:]]
         jds = None
         extra_inputs: dict[str, str] = {}
         if jaren:
@@ -135,19 +155,25 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
             jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
                                 instellingen=sc.jaren if sc else None)
-            rows += _jaren_rows(jds, n_eff)
+            rows += _jaren_rows(jds, primary, n_eff)
             extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
         t_summary = time.perf_counter()
         if post is not None:
             extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
-        dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds)
-        tables.write_summary(rows, tmp / "summary.csv")
-        views = dependence_views(result, seed) if result.has_draws else None
+        extra_inputs[f"scenarios/{VARIANTEN_FILE.name}"] = varianten.sha256
+        info = {v: {"titel": varianten[v].titel, "keuzes": variant_values(prior_set, v, varianten)} for v in names}
+        dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds,
+                              variants=[(v, info[v]["titel"], info[v]["keuzes"], res, variant_rows[v])
+                                        for v, res in zip(names, results)])
+        tables.write_summary(rows + [r for _, rws in others for r in rws], tmp / "summary.csv")
+        views = ([r for v, res in zip(names, results) for r in dependence_views(res, seed, v)]
+                 if result.has_draws else None)
         if views is not None:
-            tables.write_csv(tmp / "afhankelijkheid.csv", views, ["kolom", "aanname", "deelopgaven", "mean", "p5",
-                                                                 "p50", "p95"])
+            tables.write_csv(tmp / "afhankelijkheid.csv", views, ["variant", "kolom", "aanname", "deelopgaven",
+                                                                 "mean", "p5", "p50", "p95"])
         (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
-                                        + tables.overview_table(rows, markdown=True) + "\n\n"
+                                        + variants_paragraph(varianten, names, prior_set) + "\n\n"
+                                        + tables.overview_table(rows, markdown=True, others=others) + "\n\n"
                                         + tables.skew_paragraph(rows, column_parts()) + "\n\n"
                                         + tables.regional_table(rows, markdown=True) + "\n"
                                         + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
@@ -158,8 +184,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             x = np.vstack([result.inputs[name][:RANK_CHECK_DRAWS] for name in plan.names])
             write_json(rank_correlation_report(x, plan.copula), tmp / "rank_correlations.json")
         t_write = time.perf_counter()
-        charts.s_curves(result, rows, tmp)
-        charts.intervals(rows, tmp)
+        charts.s_curves(result, rows, tmp, [(v, res, variant_rows[v]) for v, res in zip(names[1:], results[1:])])
+        charts.intervals(rows, tmp, others)
         if jds is not None:
             plots.fan_chart(jds, tmp / "fan_chart")
         t_plots = time.perf_counter()
@@ -168,7 +194,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                 "priors": None if sc is not None else prior_set.directory,
                 "scenario": None if sc is None else sc.naam,
                 "scenario_definition": None if sc is None else sc.definition(),
-                "posterior": None if post is None else str(post.folder), **(arguments or {})}
+                "posterior": None if post is None else str(post.folder), "variant": primary, "rooster": rooster,
+                **(arguments or {})}
         mcse = {r["output"]: {k: r[k] for k in r if k.startswith("mcse_")} for r in rows
                 if r["soort"] in ("kolom", "deelopgave", "totaal")}
         manifest = write_manifest(
@@ -181,6 +208,21 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                                              "rows": int(post.draws.shape[0]), "ess": post.ess,
                                                              "mcse_n_eff": n_eff},
                      "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
-                     "mc_standard_errors": mcse, "afhankelijkheid": views})
+                     "mc_standard_errors": mcse, "afhankelijkheid": views,
+                     "varianten": {"standaard": primary, "geevalueerd": list(names), "keuzes": info,
+                                   "gemeenschappelijke_trekkingen": True}})
     return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
-                  posterior=None if post is None else posterior_line(post, n_eff))
+                  posterior=None if post is None else posterior_line(post, n_eff), varianten=variant_rows,
+                  variant_results=dict(zip(names, results)))
+
+
+def variants_paragraph(varianten, names, priors) -> str:
+    """What ``summary.md`` says first: the variants evaluated, their choices, and that they share their draws."""
+    lines = [f"## Beleidsvarianten\n\nDe bandbreedtes van het rapport komen uit keuzes (normniveau, vraagjaar), niet "
+             "uit onzekerheid: elke variant zet die keuzes vast en heeft een eigen interval. Alle varianten gebruiken "
+             "dezelfde trekkingen van elke onzekere invoer (gemeenschappelijke trekkingen), dus hun verschil komt "
+             f"alleen uit de keuze. Hoofdvariant: **{names[0]}**.\n"]
+    for v in names:
+        values = ", ".join(f"{k} = {decimal_nl(x, 0)}" for k, x in variant_values(priors, v, varianten).items())
+        lines.append(f"- **{v}** ({varianten[v].titel}): {values}")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from model.analysis.summary import differs
 from model.output.format import MLD, decimal_nl
 
 _S_CURVES = ("totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave", "totaal_pm")
@@ -29,52 +30,81 @@ def _config(**kwargs):
                 x_value_formatter=lambda x: decimal_nl(x, 1), **kwargs), pygal
 
 
-def s_curve(result, rows, name: str, path: Path) -> Path:
-    """The cumulative distribution of one output (``kans ≤ x``) with its P5, P50 and P95 and the report's figure."""
+def s_curve(result, rows, name: str, path: Path, others=()) -> Path:
+    """The cumulative distribution of one output (``kans ≤ x``) with its P5, P50 and P95 and the report's figure,
+    and the curve of every other variant (``others``: ``(naam, result, rows)``) where the choice moves the output."""
     from model.analysis.summary import quantile_function
 
     by = {r["output"]: r for r in rows}
     r = by[name]
     u = np.linspace(0.002, 0.998, 200)
     x = quantile_function(result, result.plan.output_index(name))(u) / MLD
+    moved = [(v, res, {o["output"]: o for o in rws}[name]) for v, res, rws in others
+             if differs(r, {o["output"]: o for o in rws}[name])]
     config, pygal = _config(width=520, height=340, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3,
                             x_title="mld. € (2025-2035, prijspeil 2024)", y_title="kans ≤ x",
                             title=r["long_name"], range=(0, 1), allow_interruptions=True,
                             value_formatter=lambda y: decimal_nl(y, 2))
-    chart = pygal.XY(style=_style(("#1f5fa0", "#7f9fbf", "#7f9fbf", "#7f9fbf", "#c0392b", "#c0392b")), **config)
-    chart.add("verdeling", list(zip(x.tolist(), u.tolist())), stroke_style={"width": 2.5})
+    primary = r["variant"]
+    chart = pygal.XY(style=_style(("#1f5fa0", "#7f9fbf", "#7f9fbf", "#7f9fbf", "#c0392b", "#e67e22", "#8e44ad",
+                                   "#27ae60")), **config)
+    chart.add(f"variant {primary}" if moved else "verdeling", list(zip(x.tolist(), u.tolist())),
+              stroke_style={"width": 2.5})
     for key, dash in (("p5", "3, 3"), ("p50", "8, 4"), ("p95", "3, 3")):
         v = r[key] / MLD
         chart.add(f"{key.upper()} {decimal_nl(v, 2)}", [(v, 0.0), (v, 1.0)], stroke_style={"width": 1.2,
                                                                                           "dasharray": dash})
-    if r["rapport_laag"] is not None:
-        figures = sorted({r["rapport_laag"], r["rapport_hoog"]})
-        label = "rapport " + " - ".join(decimal_nl(f / MLD, 1) for f in figures)
-        points: list = []
-        for f in figures:
+    figures = [(primary, r["rapport"])] + [(v, o["rapport"]) for v, _, o in moved]
+    points: list = []
+    for _, f in figures:
+        if f is not None:
             points += [(f / MLD, 0.0), (f / MLD, 1.0), None]
+    if points:
+        label = "rapport " + " / ".join(f"{decimal_nl(f / MLD, 1)} ({v})" if moved else decimal_nl(f / MLD, 1)
+                                        for v, f in figures if f is not None)
         chart.add(label, points[:-1], stroke_style={"width": 2})
+    for v, res, _ in moved:
+        xv = quantile_function(res, res.plan.output_index(name))(u) / MLD
+        chart.add(f"variant {v}", list(zip(xv.tolist(), u.tolist())), stroke_style={"width": 2.5})
     chart.render_to_file(str(path))
     return path
 
 
-def s_curves(result, rows, folder: Path) -> list[Path]:
-    """``s_curve_<output>.svg`` for the three column totals of Table 1.2 and the PM total."""
-    return [s_curve(result, rows, name, Path(folder) / f"s_curve_{name.removeprefix('totaal_')}.svg")
+def s_curves(result, rows, folder: Path, others=()) -> list[Path]:
+    """``s_curve_<output>.svg`` for the three column totals of Table 1.2 and the PM total, each variant's curve
+    where the choice moves the total (``others``: ``(naam, result, rows)`` of the other variants)."""
+    return [s_curve(result, rows, name, Path(folder) / f"s_curve_{name.removeprefix('totaal_')}.svg", others)
             for name in _S_CURVES]
 
 
-def intervals(rows, folder: Path) -> Path:
+def variant_rows(rows, others, soort: str) -> list[tuple[str, dict]]:
+    """The rows of one ``soort`` as ``(label, row)``, each followed by the other variants' rows of the same output
+    where the choice moves it (``others``: ``(naam, rows)``), labelled with the variant."""
+    by = [(v, {o["output"]: o for o in rws}) for v, rws in others]
+    out = []
+    for r in rows:
+        if r["soort"] != soort:
+            continue
+        moved = [(v, b[r["output"]]) for v, b in by if differs(r, b[r["output"]])]
+        label = ("PM " if r["pm"] else "") + r["long_name"]
+        out.append((f"{label} [{r['variant']}]" if moved else label, r))
+        out += [(f"{label} [{v}]", o) for v, o in moved]
+    return out
+
+
+def intervals(rows, folder: Path, others=()) -> Path:
     """``deelopgaven_intervallen.svg``: every deelopgave's P5-P95 (thin) and P15-P85 (thick) interval and P50 (dot),
-    with the report's figure or bandwidth (red) beside it."""
-    sel = [r for r in rows if r["soort"] == "deelopgave"]
+    with the report's figure for it (red) beside it; a deelopgave the choice moves has a line per variant
+    (``others``: ``(naam, rows)`` of the other variants)."""
+    labelled = variant_rows(rows, others, "deelopgave")
+    sel = [r for _, r in labelled]
     n = len(sel)
     config, pygal = _config(width=820, height=60 + 34 * n, show_legend=True, legend_at_bottom=True,
                             legend_at_bottom_columns=4, allow_interruptions=True,
                             x_title="mld. € (2025-2035, prijspeil 2024)", range=(-0.8, n - 0.2),
                             title="Deelopgaven: intervallen naast de cijfers van het rapport",
-                            y_labels=[{"label": ("PM " if r["pm"] else "") + r["long_name"][:48], "value": n - 1 - i}
-                                      for i, r in enumerate(sel)],
+                            y_labels=[{"label": label[:60], "value": n - 1 - i}
+                                      for i, (label, _) in enumerate(labelled)],
                             show_y_guides=False, value_formatter=lambda y: "")
     chart = pygal.XY(style=_style(("#7f9fbf", "#1f5fa0", "#1f5fa0", "#c0392b")), **config)
 
@@ -93,10 +123,10 @@ def intervals(rows, folder: Path) -> Path:
     chart.add("P15-P85", segments("p15", "p85"), stroke_style={"width": 9})
     chart.add("P50", [(r["p50"] / MLD, n - 1 - i) for i, r in enumerate(sel)], stroke=False, show_dots=True,
               dots_size=4)
-    chart.add("rapport", segments("rapport_laag", "rapport_hoog", 0.3), stroke_style={"width": 3})
+    chart.add("rapport", segments("rapport", "rapport", 0.3), stroke_style={"width": 3})
     path = Path(folder) / "deelopgaven_intervallen.svg"
     chart.render_to_file(str(path))
     return path
 
 
-__all__ = ["s_curve", "s_curves", "intervals"]
+__all__ = ["s_curve", "s_curves", "intervals", "variant_rows"]

@@ -68,9 +68,14 @@ def _attrs(obj, attrs: dict) -> None:
 
 
 def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact", attrs: dict | None = None,
-                  jaren=None) -> Path:
+                  jaren=None, variants=()) -> Path:
     """Write ``dataset.nc``: the summaries in the root group, the stored draws in the group ``prior`` and, with
-    ``jaren`` (the year model's dataset), the group ``jaren``.
+    ``jaren`` (the year model's dataset), the group ``jaren``. ``variants`` (``(naam, titel, keuzes, result, rows)``
+    of every policy variant the run evaluated, the main one first) gives the group ``varianten``: every variant's
+    summaries (dims ``variant``, ``uitkomst``, ``statistiek``), the values of the choices and, when draws are
+    stored, the draws of the aggregates of the other variants (dims ``andere_variant``, ``draw``, ``aggregaat``;
+    the main variant's are in the group ``prior``; common random numbers: draw j is the same draw of every
+    uncertain entry in each variant). :func:`variant_draws` reads them back, all variants together.
 
     The file is built in memory and then written with one ordinary write: an error of the disk (a full disk,
     ENOSPC) is then an ``OSError`` naming the file, never an error inside the HDF5 library (which, after a failed
@@ -118,7 +123,72 @@ def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact
             _write_draws(f, result, store)
         if jaren is not None:
             _write_jaren(f, jaren)
+        if variants:
+            _write_variants(f, variants, store)
     return _write_file(path, buffer)
+
+
+def _write_variants(f, variants, store: str) -> None:
+    import h5py
+
+    text = h5py.string_dtype()
+    plan = variants[0][3].plan
+    g = f.create_group("varianten")
+    g.attrs["long_name"] = "Beleidsvarianten (scenarios/varianten.toml): keuzes, geen onzekerheid"
+    g.dimensions = {"variant": len(variants), "uitkomst": len(plan.outputs), "statistiek": len(STATISTICS)}
+    _coordinate(g, "variant", [v[0] for v in variants], "Beleidsvariant (de hoofdvariant eerst)")
+    _coordinate(g, "uitkomst", [o.naam for o in plan.outputs], "Uitkomst")
+    _coordinate(g, "statistiek", STATISTICS, "Statistiek")
+    var = g.create_variable("titel", ("variant",), data=_strings([v[1] for v in variants]), dtype=text)
+    var.attrs["long_name"] = "Titel van de variant"
+    for entry in variants[0][2]:
+        e = plan.priors[entry]
+        var = g.create_variable(f"keuze_{entry}", ("variant",), data=np.array([v[2][entry] for v in variants]))
+        var.attrs.update({"units": e.unit, "long_name": e.description})
+    n = len(plan.outputs)
+    var = g.create_variable("samenvatting", ("variant", "uitkomst", "statistiek"),
+                            data=np.array([[[r[s] for s in STATISTICS] for r in v[4][:n]] for v in variants]))
+    var.attrs.update({"units": "EUR (cv: 1)", "long_name": "Samenvatting per variant en uitkomst, 2025-2035"})
+    for field, units, long_name in (("rapport", "EUR", "Het cijfer van het rapport voor deze variant"),
+                                    ("p_rapport", "1", "Aandeel trekkingen op of onder het cijfer van het rapport")):
+        data = np.array([[np.nan if r[field] is None else r[field] for r in v[4][:n]] for v in variants])
+        var = g.create_variable(field, ("variant", "uitkomst"), data=data)
+        var.attrs.update({"units": units, "long_name": long_name})
+    results = [v[3] for v in variants[1:]]
+    if store != "none" and results and all(r.has_draws for r in results):
+        chosen = [o for o, out in enumerate(plan.outputs) if out.soort in COMPACT_SOORTEN]
+        draws = results[0].draws
+        g.dimensions.update({"andere_variant": len(results), "draw": draws, "aggregaat": len(chosen)})
+        _coordinate(g, "andere_variant", [v[0] for v in variants[1:]], "Beleidsvariant naast de hoofdvariant")
+        _coordinate(g, "draw", range(draws), "Trekking van de run (dezelfde trekking van elke onzekere invoer in elke "
+                                             "variant)")
+        _coordinate(g, "aggregaat", [plan.outputs[o].naam for o in chosen], "Uitkomst (aggregaten)")
+        dtype = np.float64 if store == "full" else np.float32
+        data = np.empty((len(results), draws, len(chosen)), dtype=dtype)
+        for i, res in enumerate(results):
+            for k, o in enumerate(chosen):
+                data[i, :, k] = res.draws_of(o)
+        var = g.create_variable("opgave", ("andere_variant", "draw", "aggregaat"), data=data,
+                                chunks=(1, min(draws, 1 << 16), len(chosen)))
+        var.attrs.update({"units": "EUR", "long_name": "Financiële opgave 2025-2035 per variant en trekking "
+                                                       "(de hoofdvariant: groep prior)"})
+
+
+def variant_draws(path: Path):
+    """The draws of the aggregates of every variant of a run's ``dataset.nc``, the main one first: a DataArray
+    (``variant``, ``draw``, ``aggregaat``) in euros, draw j being draw j of the run in each variant."""
+    import xarray as xr
+
+    with xr.open_dataset(path, group="prior", engine="h5netcdf") as ds:          # chains: run order
+        main = ds["opgave"].stack(trekking=("chain", "draw")).load()
+    with xr.open_dataset(path, group="varianten", engine="h5netcdf") as ds:
+        names = [str(v) for v in ds["variant"].values]
+        others = ds["opgave"].load() if "opgave" in ds else None
+    aggregaten = others["aggregaat"].values if others is not None else main["uitkomst"].values
+    first = main.sel(uitkomst=aggregaten).transpose("uitkomst", "trekking").values.T
+    parts = [first] + ([others.values[i] for i in range(others.sizes["andere_variant"])] if others is not None else [])
+    return xr.DataArray(np.stack(parts), dims=("variant", "draw", "aggregaat"),
+                        coords={"variant": names, "aggregaat": aggregaten}, attrs={"units": "EUR"})
 
 
 def _write_file(path: Path, buffer) -> Path:

@@ -36,57 +36,6 @@ def save_figure(fig, stem: str | Path, formats: Sequence[str] = ("png",), dpi: i
 
 
 # ---------------------------------------------------------------------------------------------- a run
-def s_curves(result, rows, folder: Path, formats: Sequence[str] = ("png",)) -> list[Path]:
-    """Cumulative distribution of each column total with P5/P50/P95 markers and the report's figure."""
-    from model.analysis.summary import quantile_function
-
-    names = ["totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave", "totaal_pm"]
-    by = {r["output"]: r for r in rows}
-    fig = new_figure(4.2 * len(names), 3.6)
-    axes = fig.subplots(1, len(names))
-    u = np.linspace(0.001, 0.999, 400)
-    for ax, name in zip(axes, names):
-        q = quantile_function(result, result.plan.output_index(name))
-        ax.plot(q(u) / MLD, u, color="C0")
-        for p, style in (("p5", ":"), ("p50", "--"), ("p95", ":")):
-            x = by[name][p] / MLD
-            ax.axvline(x, color="C0", ls=style, lw=0.8)
-            ax.annotate(p.upper(), (x, 0.02), fontsize=7, rotation=90, va="bottom", ha="right")
-        lo, hi = by[name]["rapport_laag"], by[name]["rapport_hoog"]
-        if lo is not None:
-            ax.axvspan(lo / MLD, hi / MLD if hi != lo else lo / MLD + 1e-3, color="C3", alpha=0.25, label="rapport")
-            ax.axvline(lo / MLD, color="C3", lw=1)
-            ax.axvline(hi / MLD, color="C3", lw=1)
-            ax.legend(loc="lower right", fontsize=7)
-        ax.set_title(by[name]["long_name"], fontsize=8)
-        ax.set_xlabel("mld. € (2025-2035)")
-        ax.set_ylabel("kans ≤ x")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"NPVR: S-curves ({result.draws:,} trekkingen, seed {result.seed})".replace(",", "."), fontsize=10)
-    return save_figure(fig, folder / "s_curves", formats)
-
-
-def intervals(rows, folder: Path, formats: Sequence[str] = ("png",)) -> list[Path]:
-    """All deelopgaven's P5-P95 and P15-P85 intervals and P50 beside the report's figures."""
-    sel = [r for r in rows if r["soort"] == "deelopgave"]
-    fig = new_figure(8, 0.45 * len(sel) + 1.2)
-    ax = fig.add_subplot()
-    for i, r in enumerate(sel):
-        y = len(sel) - 1 - i
-        ax.plot([r["p5"] / MLD, r["p95"] / MLD], [y, y], color="C0", lw=2, solid_capstyle="butt")
-        ax.plot([r["p15"] / MLD, r["p85"] / MLD], [y, y], color="C0", lw=5, alpha=0.5, solid_capstyle="butt")
-        ax.plot(r["p50"] / MLD, y, "o", color="C0", ms=4)
-        if r["rapport_laag"] is not None:
-            ax.plot([r["rapport_laag"] / MLD, r["rapport_hoog"] / MLD], [y + 0.25, y + 0.25], color="C3", lw=2,
-                    marker="|", ms=8)
-    ax.set_yticks(range(len(sel)))
-    ax.set_yticklabels([("PM " if r["pm"] else "") + r["output"] for r in reversed(sel)], fontsize=8)
-    ax.set_xlabel("mld. € (2025-2035): P5-P95 (dun), P15-P85 (dik), P50 (punt); rapport in rood")
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Deelopgaven: intervallen naast de cijfers van het rapport", fontsize=10)
-    return save_figure(fig, folder / "deelopgaven_intervallen", formats)
-
-
 # -------------------------------------------------------------------------------------- sensitivity
 def _report_lines(ax, report: tuple[float, ...], vertical: bool) -> None:
     labels = ["rapport"] if len(report) == 1 else ["rapport (laag)", "rapport (hoog)"]
@@ -257,10 +206,11 @@ _PANELS = (("totaal_publieke_restopgave", "Publieke (rest)opgave"), ("totaal_exp
 
 def vergelijking(pooled: Mapping[str, Mapping[str, np.ndarray]], scenarios: list[str], stem: Path,
                  formats: Sequence[str] = ("png",)) -> list[Path]:
-    """Scenarios side by side: median and 5-95% interval of each column total of Table 1.2 (the report adds no
-    columns together) and of the present value at the standard rate, in € mld."""
+    """Scenarios side by side (``scenarios``: the keys of ``pooled``, e.g. "scenario · variant"): median and 5-95%
+    interval of each column total of Table 1.2 (the report adds no columns together) and of the present value at
+    the standard rate (where a row has it), in € mld."""
     panels = [(name, f"{title}, € mld.") for name, title in _PANELS]
-    cw_name = next((k for k in pooled[scenarios[0]] if k.startswith("contante_waarde_")), None)
+    cw_name = next((k for acc in pooled.values() for k in acc if k.startswith("contante_waarde_")), None)
     if cw_name:
         rate = 100 * float(cw_name.rsplit("_", 1)[1])
         panels.append((cw_name, f"Contante waarde bij {rate:.2f}%, € mld.".replace(".", ",", 1)))
@@ -269,6 +219,8 @@ def vergelijking(pooled: Mapping[str, Mapping[str, np.ndarray]], scenarios: list
     y = np.arange(len(scenarios))
     for ax, (name, title) in zip(axes, panels):
         for i, s in enumerate(scenarios):
+            if name not in pooled[s]:
+                continue
             v = np.asarray(pooled[s][name]) / MLD
             lo, mid, hi = np.quantile(v, [0.05, 0.5, 0.95])
             ax.plot([lo, hi], [i, i], color="tab:blue", lw=3, alpha=0.5)

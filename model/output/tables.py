@@ -1,10 +1,10 @@
 """Tables: the one CSV writer, the ``summary.csv`` schema, and the text and markdown tables people read.
 
-``summary.csv`` has one row per summarised quantity with the columns :data:`SUMMARY_FIELDS`: what it is
-(``output``, ``soort``, ``long_name``, ``pm``), its statistics (``model.analysis.summary.STATISTICS``, in euros) and
-the report's printed figure(s) for it and the model's percentile of each (``rapport_laag``/``rapport_hoog``,
-``percentiel_rapport_laag``/``percentiel_rapport_hoog``: the share of draws at or below the figure; empty where
-the report prints none).
+``summary.csv`` has one row per policy variant and summarised quantity with the columns :data:`SUMMARY_FIELDS`:
+the variant (``model.spec.varianten``; the run's main variant first), what it is (``output``, ``soort``,
+``long_name``, ``pm``), its statistics (``model.analysis.summary.STATISTICS``, in euros) and the report's printed
+figure for it in that variant with the model's percentile of it (``rapport``, ``p_rapport``: the share of draws at
+or below the figure; empty where the report prints none).
 Every command that writes a summary writes this schema.
 """
 
@@ -18,11 +18,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from model.analysis.afhankelijkheid import AANNAME_NAMEN
-from model.analysis.summary import REPORT_FIELDS, STATISTICS
+from model.analysis.summary import REPORT_FIELDS, STATISTICS, differs
 from model.deelopgaven.registry import DOELEN, KOLOMMEN
 from model.output.format import mld, mld_range
 
-SUMMARY_FIELDS = ("output", "soort", "long_name", "pm", *STATISTICS, *REPORT_FIELDS)
+SUMMARY_FIELDS = ("variant", "output", "soort", "long_name", "pm", *STATISTICS, *REPORT_FIELDS)
 _NUMERIC = (*STATISTICS, *REPORT_FIELDS)
 
 
@@ -101,30 +101,39 @@ def _num(x) -> str:
 
 def dependence_table(rows: list[dict], *, markdown: bool = False) -> str:
     """Each column total's interval under the three assumptions about the dependence between its deelopgaven
-    (``model.analysis.afhankelijkheid``), in mld. €."""
-    header = ["kolom (mld. €)", "aanname", "P5", "P50", "P95", "breedte P5-P95"]
-    lines = [[KOLOMMEN.get(r["kolom"], r["kolom"]), AANNAME_NAMEN[r["aanname"]], _num(r["p5"]), _num(r["p50"]),
-              _num(r["p95"]), _num(r["p95"] - r["p5"])] for r in rows]
+    (``model.analysis.afhankelijkheid``), per variant, in mld. €."""
+    header = ["kolom (mld. €)", "variant", "aanname", "P5", "P50", "P95", "breedte P5-P95"]
+    lines = [[KOLOMMEN.get(r["kolom"], r["kolom"]), r["variant"], AANNAME_NAMEN[r["aanname"]], _num(r["p5"]),
+              _num(r["p50"]), _num(r["p95"]), _num(r["p95"] - r["p5"])] for r in rows]
     return _table(header, lines, markdown)
 
 
-def overview_table(rows: list[dict], *, markdown: bool = False) -> str:
-    """Table 1.2 with intervals: P5-P95 (P50) per deelopgave and column, with the report's figure beside."""
-    header = ["uitkomst (mld. €)", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport (percentiel)"]
+def _rapport(r: Mapping[str, Any]) -> str:
+    if r["rapport"] is not None:
+        return f"{_num(r['rapport'])} (P{_pct(r['p_rapport'])})"
+    return "PM" if r["pm"] else ""
+
+
+OVERVIEW_SOORTEN = ("kolom", "deelopgave", "totaal", "doel", "betaler", "kostensoort")
+
+
+def overview_table(rows: list[dict], *, markdown: bool = False, others: Sequence[tuple[str, list[dict]]] = ()
+                   ) -> str:
+    """Table 1.2 with intervals: P5-P95 (P50) per deelopgave and column, with the report's figure beside. An output
+    a policy choice moves gets a line per variant (``others``: ``(naam, rows)`` of the variants beside the main
+    one), each beside the report's figure for that variant."""
+    header = ["uitkomst (mld. €)", "variant", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport (percentiel)"]
+    by = [(v, {o["output"]: o for o in rws}) for v, rws in others]
     lines = []
     for r in rows:
-        if r["soort"] not in ("kolom", "deelopgave", "totaal", "doel", "betaler", "kostensoort"):
+        if r["soort"] not in OVERVIEW_SOORTEN:
             continue
-        rap = ""
-        if r["rapport_laag"] is not None:
-            rap = f"{_num(r['rapport_laag'])} (P{_pct(r['percentiel_rapport_laag'])})"
-            if r["rapport_hoog"] != r["rapport_laag"]:
-                rap += f" - {_num(r['rapport_hoog'])} (P{_pct(r['percentiel_rapport_hoog'])})"
-        elif r["pm"]:
-            rap = "PM"
         name = ("PM " if r["pm"] and r["soort"] == "deelopgave" else "") + r["output"]
-        lines.append([name, _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"]),
-                      f"{_num(r['hdi90_low'])} - {_num(r['hdi90_high'])}", rap])
+        moved = [o[r["output"]] for _, o in by if differs(r, o[r["output"]])]
+        for k, x in enumerate([r, *moved]):
+            lines.append([name if k == 0 else "", x["variant"] if moved else "alle", _num(x["p5"]), _num(x["p50"]),
+                          _num(x["p95"]), _num(x["mean"]), f"{_num(x['hdi90_low'])} - {_num(x['hdi90_high'])}",
+                          _rapport(x)])
     return _table(header, lines, markdown)
 
 
@@ -138,43 +147,61 @@ def skew_paragraph(rows: list[dict], parts: Mapping[str, Sequence[str]]) -> str:
         som = sum(by[n]["p50"] for n in names)
         zin = (f"{KOLOMMEN[kolom]}: gemiddelde {_num(t['mean'])}, mediaan (P50) {_num(t['p50'])}, som van de "
                f"medianen van de {len(names)} deelopgave(n) {_num(som)}")
-        if t["rapport_laag"] is not None:
-            zin += f"; het rapport ({_num(t['rapport_laag'])}) ligt op P{_pct(t['percentiel_rapport_laag'])}"
+        if t["rapport"] is not None:
+            zin += f"; het rapport ({_num(t['rapport'])}) ligt op P{_pct(t['p_rapport'])}"
         zinnen.append(zin + ".")
     return ("Gemiddelde, mediaan en het puntbedrag van het rapport verschillen doordat de kosten scheef verdeeld "
             "zijn (een lange staart naar boven): het gemiddelde ligt boven de mediaan, en de mediaan van een som van "
             "scheve delen ligt boven de som van hun medianen. Het rapport telt puntwaarden op, dus zijn bedrag ligt "
-            "vaak onder de mediaan van het model. " + " ".join(zinnen) + " (mld. €)")
+            f"vaak onder de mediaan van het model. Variant {rows[0]['variant']}: " + " ".join(zinnen) + " (mld. €)")
 
 
 def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
     """Per region: P5 / P50 / P95 and mean of the total without PM (mld. €)."""
     sel = [r for r in rows if r["soort"] == "regio"]
-    header = ["regio (totaal zonder PM, mld. €)", "P5", "P50", "P95", "gemiddelde"]
+    header = [f"regio (variant {sel[0]['variant']}, totaal zonder PM, mld. €)" if sel else "regio", "P5", "P50",
+              "P95", "gemiddelde"]
     lines = [[r["long_name"].split(":")[0], _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"])]
              for r in sel]
     return _table(header, lines, markdown)
 
 
 def _figures_json(r: Mapping[str, Any]) -> dict:
-    """The report's figures of a row with the model's percentile of each and P(cost > figure)."""
-    if r["rapport_laag"] is None:
-        return {}
-    ends = ("laag", "hoog")
-    return {"rapport": [r[f"rapport_{e}"] for e in ends],
-            "percentiel_rapport": [r[f"percentiel_rapport_{e}"] for e in ends],
-            "p_boven_rapport": [1.0 - r[f"percentiel_rapport_{e}"] for e in ends]}
+    """The report's figure of a row (in its variant), the share of draws at or below it and P(cost > figure)."""
+    if r["rapport"] is None:
+        return {"rapport": None, "p_rapport": None, "p_boven_rapport": None}
+    return {"rapport": r["rapport"], "p_rapport": r["p_rapport"], "p_boven_rapport": 1.0 - r["p_rapport"]}
+
+
+_JSON_KEYS = ("mean", "p5", "p10", "p15", "p50", "p85", "p90", "p95", "hdi90_low", "hdi90_high", "cv")
+
+
+def _totals_json(rows: list[dict], keys: Sequence[str] = _JSON_KEYS) -> dict:
+    by = {r["output"]: r for r in rows}
+    return {k: {**{s: by[f"totaal_{k}"][s] for s in keys}, **_figures_json(by[f"totaal_{k}"])} for k in KOLOMMEN}
+
+
+def varianten_json(variants: Mapping[str, list[dict]], info: Mapping[str, Any]) -> dict:
+    """The member ``varianten`` of ``cli.py run --json``: per variant its title, the values of the choices and
+    ``totaal`` per column (mean, P5, P50, P95, the report's figure for that variant and ``p_rapport``, the share
+    of draws at or below it), plus ``deelopgaven`` (the same per deelopgave)."""
+    keys = ("mean", "p5", "p50", "p95")
+    out = {}
+    for naam, rows in variants.items():
+        out[naam] = {**info[naam], "totaal": _totals_json(rows, keys),
+                     "deelopgaven": {r["output"]: {**{s: r[s] for s in keys}, **_figures_json(r)}
+                                     for r in rows if r["soort"] == "deelopgave"}}
+    return out
 
 
 def summary_json(rows: list[dict]) -> dict:
-    """The JSON of ``cli.py run --json``: ``totaal`` per column, ``pm`` per PM deelopgave, and every row."""
-    by = {r["output"]: r for r in rows}
-    keys = ("mean", "p5", "p10", "p15", "p50", "p85", "p90", "p95", "hdi90_low", "hdi90_high", "cv")
+    """The JSON of ``cli.py run --json``: the variant, ``totaal`` per column, ``pm`` per PM deelopgave, and every
+    row (of that variant)."""
     return {
         "eenheid": "EUR",
-        "totaal": {k: {**{s: by[f"totaal_{k}"][s] for s in keys}, **_figures_json(by[f"totaal_{k}"])}
-                   for k in KOLOMMEN},
-        "pm": {r["output"]: {s: r[s] for s in keys} for r in rows if r["soort"] == "deelopgave" and r["pm"]},
+        "variant": rows[0]["variant"],
+        "totaal": _totals_json(rows),
+        "pm": {r["output"]: {s: r[s] for s in _JSON_KEYS} for r in rows if r["soort"] == "deelopgave" and r["pm"]},
         "uitkomsten": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                        for r in rows],
     }

@@ -5,16 +5,22 @@ Every kental and norm of the model is one *entry* in a YAML file, one file per d
 
     restopgave_toerekenbaar_per_woning:
       description: Restopgave toerekenbare PORT per new dwelling
-      kind: kental                      # hoeveelheid | kental | norm
+      kind: kental                      # hoeveelheid | kental | norm | keuze
       unit: EUR/woning                  # one of UNITS
       prijspeil: 2024                   # price level year, or null for non-monetary entries
       distribution: {family: lognormal, p5: 2300, p50: 3714, p95: 6000}
       point: 3714                       # the value report mode uses
-      band: {laag: 0, hoog: 1}          # optional: the report's bandwidth settings
+      band: {laag: 0, hoog: 1}          # keuze entries only: the report's two choices (scenarios/varianten.toml)
       bounds: [0, 50000]                # hard bounds (null = open)
       sources: [rebel_woningbouw_2024]  # ids in priors/bronnen.yaml
       derivation: "..."
       status: afgeleid                  # gepubliceerd | afgeleid | expertoordeel | gekalibreerd
+      derived_from: [nieuwbouw]         # optional: ids of model.spec.published.PUBLISHED the value is
+                                        # back-solved from (the calibration may not observe those again)
+
+An entry of kind ``keuze`` is a policy choice, not a lack of knowledge (the norm level, the demand year): it is
+not sampled (family ``fixed`` at ``point``, one of its ``band`` values) and the named variants of
+``scenarios/varianten.toml`` set it (:mod:`model.spec.varianten`). Only ``keuze`` entries have a ``band``.
 
 The loader is strict: duplicate keys, unknown keys, unknown units, unknown source ids, missing sources (unless
 the status is ``expertoordeel``), negative money amounts, non-numeric values, a distribution that breaks the rules
@@ -48,9 +54,10 @@ CORRELATIONS = "correlaties.yaml"
 
 FILE_KEYS = {"deelopgave", "description", "entries"}
 ENTRY_KEYS = {"description", "kind", "unit", "prijspeil", "distribution", "point", "band", "bounds", "sources",
-              "derivation", "status"}
-REQUIRED_ENTRY_KEYS = ENTRY_KEYS - {"band"}
-KINDS = {"hoeveelheid", "kental", "norm"}
+              "derivation", "status", "derived_from"}
+REQUIRED_ENTRY_KEYS = ENTRY_KEYS - {"band", "derived_from"}
+#: ``keuze``: a policy choice (set by a variant, never sampled); the others are quantities we are uncertain of.
+KINDS = {"hoeveelheid", "kental", "norm", "keuze"}
 STATUSES = {"gepubliceerd", "afgeleid", "expertoordeel", "gekalibreerd"}
 UNITS = {
     "1", "factor", "fractie", "fractie/jaar", "jaar", "woningen", "huishoudens/woning", "m2", "m2/huishouden",
@@ -83,6 +90,12 @@ class PriorEntry:
     derivation: str
     status: str
     band: Mapping[str, float] | None = None
+    derived_from: tuple[str, ...] = ()
+
+    @property
+    def choice(self) -> bool:
+        """A policy choice (kind ``keuze``): set by a variant, never sampled."""
+        return self.kind == "keuze"
 
     @property
     def where(self) -> str:
@@ -174,10 +187,37 @@ def check_entry(file: str, name: Any, raw: Any, bibliography: Mapping[str, Any])
             if not bounds[0] <= v <= bounds[1]:
                 raise PriorError(f"{where}: band.{k}: {v} lies outside the hard bounds")
         band = {k: float(v) for k, v in band.items()}
+    if raw["kind"] == "keuze":
+        if band is None:
+            raise PriorError(f"{where}: band: a keuze entry needs the report's choices {{laag: .., hoog: ..}}")
+        if spec.family != "fixed":
+            raise PriorError(f"{where}: distribution: a keuze entry is a policy choice, not an uncertainty: family "
+                             f"fixed at its point (the variants in scenarios/varianten.toml set it), not "
+                             f"{spec.family}")
+        if float(point) not in band.values():
+            raise PriorError(f"{where}: point: {point} is none of the band's choices {band}")
+    elif band is not None:
+        raise PriorError(f"{where}: band: only a keuze entry (a policy choice) has a band; an uncertain entry "
+                         f"has a distribution")
+    derived = raw.get("derived_from", [])
+    if not isinstance(derived, list) or not all(isinstance(d, str) for d in derived) or not derived and \
+            "derived_from" in raw:
+        raise PriorError(f"{where}: derived_from: must be a non-empty list of published figure ids")
+    if derived:
+        from model.spec.published import PUBLISHED
+
+        known = {f.name for f in PUBLISHED}
+        for d in derived:
+            if d not in known:
+                raise PriorError(f"{where}: derived_from: unknown figure id {short(d)} (not in "
+                                 f"model.spec.published.PUBLISHED)")
+        if len(set(derived)) != len(derived):
+            raise PriorError(f"{where}: derived_from: a figure id is listed twice")
     return PriorEntry(
         name=name, file=file, description=raw["description"].strip(), kind=raw["kind"], unit=unit,
         prijspeil=prijspeil, distribution=dict(raw["distribution"]), spec=spec, point=float(point), bounds=bounds,
         sources=tuple(sources), derivation=raw["derivation"].strip(), status=raw["status"], band=band,
+        derived_from=tuple(derived),
     )
 
 

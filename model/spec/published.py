@@ -3,8 +3,8 @@
 These numbers are never model inputs: the kernels read only ``priors/`` and ``data/``. :data:`PUBLISHED` is the
 one table of them in the code base: the calibration observes them, the summaries and plots show them beside the
 model's intervals (:data:`REPORT_FIGURES` selects from it, per output), and the tests compare report mode with
-them. :data:`SETTINGS` is the one definition of the band settings (norm level and demand year) at which the
-report evaluated its figures; report mode and the calibration both read it.
+them. The settings at which the report evaluated its figures (norm level and demand year) are the policy variants
+of ``scenarios/varianten.toml`` (:mod:`model.spec.varianten`); report mode and the calibration both read them.
 """
 
 from __future__ import annotations
@@ -15,35 +15,22 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from model.deelopgaven.registry import KOLOMMEN, by_name, column_totals, line_names
-from model.errors import PriorError
+from model.spec.varianten import load_varianten, variant_values
 
-__all__ = ["Figure", "PUBLISHED", "SHOWN", "REPORT_FIGURES", "SETTINGS", "setting_values", "check_figures",
-           "quantity"]
+__all__ = ["Figure", "PUBLISHED", "SHOWN", "REPORT_FIGURES", "settings", "setting_values", "check_figures",
+           "quantity", "variant_figure"]
 
-#: Settings of the band entries (those with a ``band`` in the priors) at which the report printed its figures:
-#: ``(default band end, {entry: band end})``; the values come from each entry's ``band`` in the prior files.
-#: laag = today's shortfall at the Q1 norm, hoog = the 2035 shortfall at the median norm (footnote * of Table 1.2);
-#: nu_mediaan and 2035_q1 are the other two cells of §3.5 (now at the median norm, 2035 at the Q1 norm).
-SETTINGS: dict[str, tuple[str, dict[str, str]]] = {
-    "laag": ("laag", {}),
-    "hoog": ("hoog", {}),
-    "nu_mediaan": ("laag", {"normniveau": "hoog"}),
-    "2035_q1": ("laag", {"vraagjaar": "hoog"}),
-}
+def settings() -> tuple[str, ...]:
+    """The names of the settings a figure can be printed at: the variants of ``scenarios/varianten.toml``
+    (laag = today's shortfall at the Q1 norm, hoog = the 2035 shortfall at the median norm, footnote * of Table
+    1.2; nu_mediaan and 2035_q1 the other two cells of §3.5)."""
+    return tuple(load_varianten().variants)
 
 
 def setting_values(priors, setting: str) -> dict[str, float]:
-    """The value of every band entry of ``priors`` (a ``model.spec.priors.PriorSet``) at a setting of
-    :data:`SETTINGS`."""
-    if setting not in SETTINGS:
-        raise PriorError(f"{priors.directory}: (set): unknown setting {setting!r} (known: {sorted(SETTINGS)})")
-    default, special = SETTINGS[setting]
-    band_entries = {n: e for n, e in priors.entries.items() if e.band is not None}
-    unknown = set(special) - set(band_entries)
-    if unknown:
-        raise PriorError(f"{priors.directory}: (set): setting {setting!r} names entries without a band: "
-                         f"{sorted(unknown)}")
-    return {n: float(e.band[special.get(n, default)]) for n, e in band_entries.items()}
+    """The value of every choice entry (kind ``keuze``) of ``priors`` (a ``model.spec.priors.PriorSet``) at a
+    setting: the variant of that name (:func:`model.spec.varianten.variant_values`)."""
+    return variant_values(priors, setting)
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ class Figure:
     printed decimals in that unit (the rounding is half a unit of the last digit). ``quantity`` is the model
     quantity it measures: terms joined by ``+``, each ``deelopgave:<naam>`` (its non-auxiliary lines),
     ``lijn:<line>`` or ``kolom:<Table 1.2 column>`` (non-PM lines), optionally followed by ``/jaar`` (divided by
-    ``looptijd_jaren``). ``setting`` names an entry of :data:`SETTINGS`. ``where`` says where it is printed.
+    ``looptijd_jaren``). ``setting`` names a variant (:func:`settings`). ``where`` says where it is printed.
     """
 
     name: str
@@ -143,7 +130,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "herstructurering_winkels": ("herstructurering_winkels",),
     "leefbaarheid_veiligheid": ("leefbaarheid_veiligheid",),
     "bereikbaarheid": ("bereikbaarheid_laag", "bereikbaarheid_hoog"),
-    "capaciteit": ("capaciteit_laag", "capaciteit_hoog"),
+    "capaciteit": ("capaciteit_laag", "capaciteit_hoog", "capaciteit_nu_mediaan", "capaciteit_2035_q1"),
     "ov_exploitatie": ("ov_exploitatie",),
     "ov_eenmalig": ("ov_eenmalig",),
     "gezonde_toekomst": ("gezonde_toekomst",),
@@ -157,14 +144,28 @@ def _shown() -> dict[str, tuple[float, float, int]]:
     out = {}
     for output, names in SHOWN.items():
         figs = [by_name[n] for n in names]
-        values = [float(round(f.printed * f.eenheid_eur)) for f in figs]  # whole euros, as printed
-        out[output] = (values[0], values[-1], min(f.decimals for f in figs))
+        at = {f.setting: float(round(f.printed * f.eenheid_eur)) for f in figs}   # whole euros, as printed
+        first = float(round(figs[0].printed * figs[0].eenheid_eur))
+        out[output] = (at.get("laag", first), at.get("hoog", first), min(f.decimals for f in figs))
     return out
 
 
-#: Per output: (low, high) in euros as printed (low == high for a point figure) and the number of printed
-#: decimals in the figure's unit. Derived from :data:`PUBLISHED` through :data:`SHOWN`.
+#: Per output: (low, high) in euros as printed (the figures at the laag and hoog settings; low == high for a point
+#: figure) and the number of printed decimals in the figure's unit. Derived from :data:`PUBLISHED` through
+#: :data:`SHOWN`.
 REPORT_FIGURES: dict[str, tuple[float, float, int]] = _shown()
+
+
+def variant_figure(output: str, variant: str) -> float | None:
+    """The report's figure for ``output`` in ``variant`` (euros as printed), or None: the figure of
+    :data:`SHOWN` printed at that setting; for a point figure (one figure, of an output no choice moves) the
+    figure itself in every variant. A bandwidth's low end belongs to ``laag``, its high end to ``hoog``."""
+    by = {f.name: f for f in PUBLISHED}
+    figs = [by[n] for n in SHOWN.get(output, ())]
+    at = [f for f in figs if f.setting == variant]
+    if not at and len(figs) == 1:
+        at = figs
+    return float(round(at[0].printed * at[0].eenheid_eur)) if at else None
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -181,8 +182,8 @@ def check_figures(figures: Sequence[Figure]) -> None:
         raise ValueError(f"duplicate figure names: {sorted({n for n in names if names.count(n) > 1})}")
     lines = set(line_names())
     for f in figures:
-        if f.setting not in SETTINGS:
-            raise ValueError(f"figure {f.name}: unknown setting {f.setting!r} (known: {sorted(SETTINGS)})")
+        if f.setting not in settings():
+            raise ValueError(f"figure {f.name}: unknown setting {f.setting!r} (known: {sorted(settings())})")
         expr = f.quantity.removesuffix("/jaar")
         for term in expr.split("+"):
             m = _TERM.match(term)

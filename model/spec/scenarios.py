@@ -6,8 +6,7 @@ A scenario file ``scenarios/<naam>.toml`` names its base and overlays it::
     base = "default"                  # or another scenario in the same folder (without .toml)
 
     [fixed]                           # entries fixed at a value (engine overrides)
-    normniveau = 0.0
-    vraagjaar = 0.0
+    aandeel_publiek_capaciteit = 0.4
 
     [distributions.huishoudensgroei_2035]   # a changed distribution, checked like priors/*.yaml
     family = "normal"
@@ -37,6 +36,10 @@ values outside an entry's hard bounds, distributions that break the prior rules 
 gemeente codes, base cycles. Errors are :class:`~model.errors.PriorError` and start with
 ``<file>: <field>:``, e.g. ``rapport_x.toml: fixed.normniveau: 7.0 lies outside the hard bounds [-0.5, 1.5]``.
 
+A scenario does not set a policy choice (an entry of kind ``keuze``, e.g. ``normniveau``): the variants of
+``scenarios/varianten.toml`` do, and every scenario is evaluated in each of them (``model.spec.varianten``).
+``varianten.toml`` in the same folder is that file, not a scenario.
+
 ``default`` is the built-in scenario: the embedded priors and membership, no overlay.
 """
 
@@ -59,6 +62,7 @@ from model.spec.distributions import short
 from model.spec.files import read_text
 from model.spec.jaren import JaarInstellingen, load_jaren_priors
 from model.spec.priors import PriorEntry, PriorSet, check_entry, fit_entry, load_priors
+from model.spec.varianten import VARIANTEN_FILE
 
 DEFAULT = "default"
 TOP_KEYS = {"description", "base", "fixed", "distributions", "membership", "jaren"}
@@ -111,7 +115,7 @@ class Scenario:
 def list_scenarios(directory: str | Path | None = None) -> list[str]:
     """Names of the scenario files in ``directory`` (default ``scenarios/``), plus ``default``."""
     directory = Path(directory) if directory is not None else SCENARIOS_DIR
-    return [DEFAULT] + sorted(p.stem for p in directory.glob("*.toml"))
+    return [DEFAULT] + sorted(p.stem for p in directory.glob("*.toml") if p.name != VARIANTEN_FILE.name)
 
 
 def _resolve_path(spec: str | Path, directory: Path) -> Path:
@@ -201,6 +205,8 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
                         membership={}, jaren=JaarInstellingen())
 
     path = _resolve_path(spec, directory)
+    if path.name == VARIANTEN_FILE.name:
+        raise PriorError(f"{path.name}: (file): the policy variants, not a scenario (cli.py run --variant NAME)")
     model_entries = dict(priors.entries)
     jaren_entries = dict(jaren_priors.entries)
     fixed: dict[str, float] = {}
@@ -222,6 +228,11 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
         both = set(f_fixed) & set(f_dists)
         if both:
             raise PriorError(f"{name}: fixed.{sorted(both)[0]}: also given under [distributions]; choose one")
+        for section, names in (("fixed", f_fixed), ("distributions", f_dists)):
+            for entry_name in names:
+                if entry_name in model_entries and model_entries[entry_name].choice:
+                    raise PriorError(f"{name}: {section}.{entry_name}: a policy choice (kind keuze), set by the "
+                                     f"variants of {VARIANTEN_FILE.name}, not by a scenario (cli.py run --variant)")
         for entry_name, table in f_dists.items():
             where = f"{name}: distributions.{entry_name}"
             target = model_entries if entry_name in model_entries else jaren_entries

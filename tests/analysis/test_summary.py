@@ -62,13 +62,16 @@ def test_every_row_of_a_kept_run_is_describe_of_its_draws():
         want = describe(result.draws_of(o))
         for k in STATISTICS:
             assert r[k] == pytest.approx(want[k], rel=1e-9, abs=1e-6, nan_ok=True), (r["output"], k)
-        if r["rapport_laag"] is not None:      # the model's percentile of the report's figure: the share of draws
-            for end in ("laag", "hoog"):       # at or below it (the interpolated CDF, to one draw in 6,000)
-                share = np.mean(result.draws_of(o) <= r[f"rapport_{end}"])
-                assert r[f"percentiel_rapport_{end}"] == pytest.approx(share, abs=2 / 6_000), (r["output"], end)
+        assert r["variant"] == "laag"
+        if r["rapport"] is not None:      # the model's percentile of the report's figure: the share of draws at or
+            share = np.mean(result.draws_of(o) <= r["rapport"])   # below it (the interpolated CDF, to 1 in 6,000)
+            assert r["p_rapport"] == pytest.approx(share, abs=2 / 6_000), r["output"]
         else:
-            assert r["percentiel_rapport_laag"] is None and r["percentiel_rapport_hoog"] is None
-    assert sum(r["rapport_laag"] is not None for r in rows) >= 10
+            assert r["p_rapport"] is None
+    assert sum(r["rapport"] is not None for r in rows) >= 10
+    # the laag variant's figure of a bandwidth is its low end
+    by = {r["output"]: r for r in rows}
+    assert by["totaal_investeringsopgave"]["rapport"] == 6.3e9 and by["capaciteit"]["rapport"] == 1.4e9
 
 
 def test_monte_carlo_errors_of_a_resampled_posterior_use_its_effective_sample_size():

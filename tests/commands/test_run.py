@@ -14,23 +14,46 @@ def test_run_json_intervals_contain_the_report_figures(tmp_path):
     proc = cli("run", "--draws", "20000", "--json", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout)
-    printed = {"publieke_restopgave": (3.6e9, 3.6e9), "exploitatielasten": (0.6e9, 0.6e9),
-               "investeringsopgave": (6.3e9, 11.8e9)}
-    for k, (lo, hi) in printed.items():
-        t = res["totaal"][k]
-        assert set(t) >= {"mean", "p5", "p50", "p95"}
-        assert t["p5"] <= lo and hi <= t["p95"], (k, t)
+    # the report's figure per column and variant: a bandwidth's low end in laag, its high end in hoog
+    printed = {"laag": {"publieke_restopgave": 3.6e9, "exploitatielasten": 0.6e9, "investeringsopgave": 6.3e9},
+               "hoog": {"publieke_restopgave": 3.6e9, "exploitatielasten": 0.6e9, "investeringsopgave": 11.8e9}}
+    assert list(res["varianten"]) == ["laag", "hoog"] and res["variant"] == "laag"
+    for v, figures in printed.items():
+        for k, x in figures.items():
+            t = res["varianten"][v]["totaal"][k]
+            assert set(t) >= {"mean", "p5", "p50", "p95", "p_rapport"}
+            assert t["p5"] <= x <= t["p95"], (v, k, t)        # 6.3 inside laag, 11.8 inside hoog
+            assert t["rapport"] == x and 0 < t["p_rapport"] < 1
+            assert t["p_boven_rapport"] == pytest.approx(1 - t["p_rapport"])
+    # the top-level totaal is the main variant's, the same numbers
+    for k in printed["laag"]:
+        for s in ("mean", "p5", "p50", "p95", "p_rapport"):
+            assert res["totaal"][k][s] == res["varianten"]["laag"]["totaal"][k][s]
+    assert res["varianten"]["hoog"]["keuzes"] == {"normniveau": 1.0, "vraagjaar": 1.0}
     assert Path(res["run_dir"]).parent == tmp_path
     assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit", "regio_00"}
-    for k, (lo, hi) in printed.items():       # where the report's figures lie in the model's distribution
-        t = res["totaal"][k]
-        assert t["rapport"] == [lo, hi] and all(0 < p < 1 for p in t["percentiel_rapport"])
-        assert t["p_boven_rapport"] == pytest.approx([1 - p for p in t["percentiel_rapport"]])
-    views = {(r["kolom"], r["aanname"]): r for r in res["afhankelijkheid"]}
-    assert len(views) == 9 and res["posterior"] is None
-    for kolom in printed:
-        assert views[kolom, "comonotoon"]["p95"] - views[kolom, "comonotoon"]["p5"] >= \
-            (views[kolom, "verklaard"]["p95"] - views[kolom, "verklaard"]["p5"]) * 0.999
+    views = {(r["variant"], r["kolom"], r["aanname"]): r for r in res["afhankelijkheid"]}
+    assert len(views) == 18 and res["posterior"] is None
+    for v in printed:
+        for kolom in printed[v]:
+            assert views[v, kolom, "comonotoon"]["p95"] - views[v, kolom, "comonotoon"]["p5"] >= \
+                (views[v, kolom, "verklaard"]["p95"] - views[v, kolom, "verklaard"]["p5"]) * 0.999
+
+
+def test_run_variant_and_grid(tmp_path):
+    """--variant picks the main variant (the top-level totaal); --rooster evaluates the §3.5 grid; a variant the
+    file does not declare is refused with the file and the name."""
+    proc = cli("run", "--draws", "4000", "--json", "--rooster", "--variant", "hoog", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    assert res["variant"] == "hoog" and list(res["varianten"]) == ["hoog", "laag", "nu_mediaan", "2035_q1"]
+    assert res["totaal"]["investeringsopgave"]["rapport"] == 11.8e9
+    cap = {v: res["varianten"][v]["deelopgaven"]["capaciteit"] for v in res["varianten"]}
+    assert cap["nu_mediaan"]["rapport"] == 5.5e9 and cap["2035_q1"]["rapport"] == 1.7e9
+    assert cap["laag"]["p50"] < cap["2035_q1"]["p50"] < cap["nu_mediaan"]["p50"] < cap["hoog"]["p50"]
+    bad = cli("run", "--draws", "1000", "--variant", "midden", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "varianten.toml: variant: unknown variant 'midden'" in bad.stderr, bad.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_run_text_shows_the_tables_and_the_folder(tmp_path):

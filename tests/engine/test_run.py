@@ -103,7 +103,7 @@ def test_achieved_rank_correlations(plan):
 
 def test_sampled_marginals_match_scipy(plan):
     res = engine.run(plan=plan, draws=20_000, seed=8, keep_inputs=True)
-    for name in ("nieuwbouw_woningen_npvr", "publieke_kosten_per_m2_winkel", "normniveau",
+    for name in ("nieuwbouw_woningen_npvr", "publieke_kosten_per_m2_winkel", "aandeel_publiek_capaciteit",
                  "exploitatiejaren_in_periode", "aandeel_kwetsbare_woningen", "bereik_apotheek"):
         m = fit_entry(plan.priors[name])[0]
         assert stats.kstest(res.inputs[name], m.cdf).pvalue > 1e-3, name

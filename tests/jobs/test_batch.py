@@ -24,7 +24,7 @@ from model.jobs import batch
 from model.jobs.batch import COMPARISON, LOCK, is_finished, run_batch
 from support import check_manifest
 
-SPECS = ["default", "rapport_laag", "83_gemeenten"]
+SPECS = ["default", "bouwkosten_hoog", "83_gemeenten"]
 SEEDS = [1, 2]
 DRAWS = 6000
 NAMES = [f"{s}_seed{seed}_draws{DRAWS}" for s in SPECS for seed in SEEDS]
@@ -148,13 +148,13 @@ def test_failed_task_is_reported_and_resume_completes(serial, tmp_path, monkeypa
     real = batch.run_job
 
     def flaky(**kwargs):
-        if kwargs["scenario"].naam == "rapport_laag" and kwargs["seed"] == 2:
+        if kwargs["scenario"].naam == "bouwkosten_hoog" and kwargs["seed"] == 2:
             raise RuntimeError("simulated failure mid-run")
         return real(**kwargs)
 
     monkeypatch.setattr(batch, "run_job", flaky)
     res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, scheduler="serial", progress=False)
-    bad = f"rapport_laag_seed2_draws{DRAWS}"
+    bad = f"bouwkosten_hoog_seed2_draws{DRAWS}"
     assert list(res.failed) == [bad] and "simulated failure mid-run" in res.failed[bad]
     assert sorted(res.done) == sorted(n for n in NAMES if n != bad)
     assert bad in capsys.readouterr().err
@@ -195,15 +195,18 @@ def test_batch_comparison(serial):
     assert folder.parent == out and folder.name.startswith(f"{COMPARISON}-")
     with open(folder / "batch_vergelijking.csv", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["output", "statistiek", *SPECS]
-    table = {(r[0], r[1]): dict(zip(SPECS, map(float, r[2:]))) for r in rows[1:]}
-    inv = table[("totaal_investeringsopgave", "p50")]
-    assert inv["rapport_laag"] < inv["default"] < inv["83_gemeenten"]
-    cw = table[("contante_waarde_0.0225", "p50")]
-    assert cw["default"] < table[("contante_waarde_0.0160", "p50")]["default"]   # discounting more lowers it
+    assert rows[0] == ["output", "variant", "statistiek", *SPECS]
+    table = {(r[0], r[1], r[2]): dict(zip(SPECS, map(float, r[3:]))) for r in rows[1:]}
+    inv = {v: table[("totaal_investeringsopgave", v, "p50")] for v in ("laag", "hoog")}
+    assert inv["laag"]["default"] < inv["laag"]["83_gemeenten"] and inv["laag"]["default"] < inv["hoog"]["default"]
+    assert inv["laag"]["bouwkosten_hoog"] == inv["laag"]["default"]     # construction costs move the years only
+    cw = table[("contante_waarde_0.0225", "laag", "p50")]
+    assert cw["default"] < table[("contante_waarde_0.0160", "laag", "p50")]["default"]   # discounting more lowers it
+    assert ("contante_waarde_0.0225", "hoog", "p50") not in table          # the year model runs in the main variant
     with open(folder / "batch_samenvatting.csv", encoding="utf-8") as fh:
         long_rows = list(csv.DictReader(fh))
-    assert {(r["scenario"], int(r["seed"])) for r in long_rows} == {(s, seed) for s in SPECS for seed in SEEDS}
+    assert {(r["scenario"], r["variant"], int(r["seed"])) for r in long_rows} == \
+        {(s, v, seed) for s in SPECS for v in ("laag", "hoog") for seed in SEEDS}
     assert (folder / "batch_vergelijking.png").stat().st_size > 1000
     manifest = check_manifest(folder, "batch")
     assert sorted(manifest["results"]["finished"]) == sorted(NAMES)
@@ -212,8 +215,8 @@ def test_batch_comparison(serial):
 
 
 def test_bad_scenario_stops_the_batch_before_any_run(tmp_path):
-    (tmp_path / "kapot.toml").write_text('[fixed]\nnormniveau = "hoog"\n', encoding="utf-8")
-    with pytest.raises(PriorError, match=r"kapot.toml: fixed.normniveau: non-numeric value 'hoog'"):
+    (tmp_path / "kapot.toml").write_text('[fixed]\naandeel_publiek_capaciteit = "hoog"\n', encoding="utf-8")
+    with pytest.raises(PriorError, match=r"kapot.toml: fixed.aandeel_publiek_capaciteit: non-numeric value 'hoog'"):
         run_batch(["default", "kapot"], [1], draws=100, out_dir=tmp_path / "out", scheduler="serial",
                   scenario_dir=tmp_path, progress=False)
     assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@ leaves (the dataset's layout and storage modes: ``tests/output/test_dataset.py``
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import xarray as xr
 from support import check_manifest
@@ -38,18 +39,18 @@ def test_the_three_dependence_views_are_in_the_folder_the_manifest_and_summary_m
 
     with open(job.path / "afhankelijkheid.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert [(r["kolom"], r["aanname"]) for r in rows] == [
-        (k, a) for k in ("publieke_restopgave", "investeringsopgave", "exploitatielasten")
+    assert [(r["variant"], r["kolom"], r["aanname"]) for r in rows] == [
+        (v, k, a) for v in ("laag", "hoog") for k in ("publieke_restopgave", "investeringsopgave", "exploitatielasten")
         for a in ("onafhankelijk", "verklaard", "comonotoon")]
     views = job.manifest["results"]["afhankelijkheid"]
     assert [float(r["p95"]) for r in rows] == [v["p95"] for v in views]
     totals = {r["output"]: r for r in job.rows}
     for v in views:
-        if v["aanname"] == "verklaard":        # the run itself
+        if v["aanname"] == "verklaard" and v["variant"] == "laag":        # the run itself
             assert v["p50"] == pytest.approx(totals[f"totaal_{v['kolom']}"]["p50"], rel=1e-6)
     md = (job.path / "summary.md").read_text(encoding="utf-8")
     assert "## Afhankelijkheid tussen deelopgaven" in md and "volledig afhankelijk (comonotoon)" in md
-    p = round(100 * totals["totaal_publieke_restopgave"]["percentiel_rapport_laag"])
+    p = round(100 * totals["totaal_publieke_restopgave"]["p_rapport"])
     assert f"het rapport (3,60) ligt op P{p}." in md and "som van de medianen" in md
 
 
@@ -60,14 +61,14 @@ def test_a_second_run_never_overwrites_the_first(job):
 
 
 def test_years_add_rows_and_a_group(tmp_path):
-    job = run_job(draws=2_000, seed=2, out=tmp_path, jaren=True, scenario="rapport_laag")
+    job = run_job(draws=2_000, seed=2, out=tmp_path, jaren=True, scenario="bouwkosten_hoog")
     soorten = {r["soort"] for r in job.rows}
     assert {"per_jaar_reeel", "per_jaar_nominaal", "contante_waarde"} <= soorten
     with xr.open_dataset(job.path / "dataset.nc", group="jaren", engine="h5netcdf") as ds:
         assert ds["per_jaar_reeel"].dims == ("groep", "jaar", "kwantiel")
     manifest = check_manifest(job.path, "run")
-    assert manifest["arguments"]["scenario"] == "rapport_laag"
-    assert "scenarios/rapport_laag.toml" in manifest["inputs"] and "scenarios/jaren.yaml" in manifest["inputs"]
+    assert manifest["arguments"]["scenario"] == "bouwkosten_hoog"
+    assert "scenarios/bouwkosten_hoog.toml" in manifest["inputs"] and "scenarios/jaren.yaml" in manifest["inputs"]
 
 
 def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch):
@@ -80,3 +81,41 @@ def test_a_failed_run_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         run_job(draws=1_000, seed=1, out=tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
+
+
+def test_variants_share_every_draw_and_differ_by_the_choice_alone(job):
+    """Common random numbers: laag and hoog sample the same entries from the same stream, so an output no choice
+    enters has identical draws in both, and one the choices move (capaciteit) is larger in hoog draw by draw.
+    Every point figure the report prints is of such an unmoved output (the rule of variant_figure)."""
+    from model.spec.published import SHOWN
+
+    laag, hoog = job.variant_results["laag"], job.variant_results["hoog"]
+    assert laag.plan.names == hoog.plan.names and "normniveau" not in laag.plan.names
+    assert laag.plan.constants["normniveau"] == 0.0 and hoog.plan.constants["normniveau"] == 1.0
+    for name, figures in SHOWN.items():
+        if len(figures) == 1:
+            np.testing.assert_array_equal(laag.draws_of(name), hoog.draws_of(name), err_msg=name)
+    assert np.all(hoog.draws_of("capaciteit") >= laag.draws_of("capaciteit"))
+    assert np.all(hoog.draws_of("bereikbaarheid") > laag.draws_of("bereikbaarheid"))
+    # the rows of both variants are in summary.csv, the main variant's first, and in the dataset's group
+    from model.output.tables import read_summary
+
+    back = read_summary(job.path / "summary.csv")
+    assert [r["variant"] for r in back] == ["laag"] * len(job.rows) + ["hoog"] * len(job.varianten["hoog"])
+    with xr.open_dataset(job.path / "dataset.nc", group="varianten", engine="h5netcdf") as g:
+        assert list(g["variant"].values) == ["laag", "hoog"]
+        assert g["keuze_normniveau"].values.tolist() == [0.0, 1.0]
+        assert g["opgave"].dims == ("andere_variant", "draw", "aggregaat")     # the main one's: group prior
+        inv = g["rapport"].sel(uitkomst="totaal_investeringsopgave").values.tolist()
+        assert inv == [6.3e9, 11.8e9]
+    from model.output.dataset import variant_draws
+
+    both = variant_draws(job.path / "dataset.nc")
+    assert both.dims == ("variant", "draw", "aggregaat") and list(both["variant"].values) == ["laag", "hoog"]
+    for v, res in (("laag", laag), ("hoog", hoog)):
+        np.testing.assert_allclose(both.sel(variant=v, aggregaat="capaciteit").values, res.draws_of("capaciteit"),
+                                   rtol=6e-8)
+    md = (job.path / "summary.md").read_text(encoding="utf-8")
+    assert md.startswith("## Beleidsvarianten") and "normniveau = 1" in md
+    assert job.manifest["results"]["varianten"]["geevalueerd"] == ["laag", "hoog"]
+    assert "scenarios/varianten.toml" in job.manifest["inputs"]

@@ -7,8 +7,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from model.analysis.summary import summarise
+from model.engine.plan import variant_plans
 from model.engine.run import run
 from model.output import charts
+from model.spec.data import load_gebieden
+from model.spec.priors import load_priors
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,22 @@ def test_s_curves_and_intervals_are_svg_with_the_report_figures(result_and_rows,
         for ref in ('src="http', "src='http", 'href="http', "href='http", "url(http", "@import"):
             assert ref not in text, (p.name, ref)          # nothing loaded from the network
     assert "rapport 3,6" in (tmp_path / "s_curve_publieke_restopgave.svg").read_text(encoding="utf-8")
-    assert "rapport 6,3 - 11,8" in (tmp_path / "s_curve_investeringsopgave.svg").read_text(encoding="utf-8")
+    assert "rapport 6,3" in (tmp_path / "s_curve_investeringsopgave.svg").read_text(encoding="utf-8")
     assert "kans ≤ x" in (tmp_path / "s_curve_pm.svg").read_text(encoding="utf-8")
     assert "PM Beheer en onderhoud" in (tmp_path / "deelopgaven_intervallen.svg").read_text(encoding="utf-8")
+
+
+def test_every_variant_has_its_curve_and_interval_where_the_choice_moves_the_output(tmp_path):
+    """With the other variants: a curve and an interval per variant for outputs the choice moves (investering,
+    capaciteit), labelled with the variant and the report's figure for it; one for those it does not move."""
+    laag, hoog = variant_plans(load_priors(), load_gebieden(), ("laag", "hoog"), chunk_size=1024)
+    res = {v: run(plan=p, draws=3000, seed=5) for v, p in (("laag", laag), ("hoog", hoog))}
+    rows = {v: summarise(r, variant=v) for v, r in res.items()}
+    charts.s_curves(res["laag"], rows["laag"], tmp_path, [("hoog", res["hoog"], rows["hoog"])])
+    charts.intervals(rows["laag"], tmp_path, [("hoog", rows["hoog"])])
+    inv = (tmp_path / "s_curve_investeringsopgave.svg").read_text(encoding="utf-8")
+    assert "variant hoog" in inv and "rapport 6,3 (laag) / 11,8 (hoog)" in inv
+    rest = (tmp_path / "s_curve_publieke_restopgave.svg").read_text(encoding="utf-8")
+    assert "variant hoog" not in rest and "rapport 3,6" in rest
+    iv = (tmp_path / "deelopgaven_intervallen.svg").read_text(encoding="utf-8")
+    assert "[hoog]" in iv and "Nieuwbouw" in iv and "Nieuwbouw [hoog]" not in iv

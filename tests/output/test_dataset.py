@@ -69,8 +69,9 @@ def test_full_stores_every_output_and_input_in_double_precision(tmp_path, result
         assert prior.sizes["uitkomst"] == len(result.plan.outputs) and prior["opgave"].dtype == np.float64
         inputs = [v for v in prior.data_vars if v.startswith("invoer_")]
         assert len(inputs) == len(result.plan.names)
-        np.testing.assert_array_equal(prior["invoer_normniveau"].values.reshape(-1), result.inputs["normniveau"])
-        assert prior["invoer_normniveau"].attrs["units"]
+        name = "invoer_aandeel_publiek_capaciteit"
+        np.testing.assert_array_equal(prior[name].values.reshape(-1), result.inputs["aandeel_publiek_capaciteit"])
+        assert prior[name].attrs["units"] and "invoer_normniveau" not in prior    # a choice is not sampled
         np.testing.assert_array_equal(prior["opgave"].sel(uitkomst="totaal_pm").values.reshape(-1),
                                       result.draws_of("totaal_pm"))
 

@@ -9,8 +9,8 @@ from model.deelopgaven.registry import column_totals
 from model.engine.plan import output_definitions
 from model.spec.data import load_gebieden
 from model.spec.priors import load_priors
-from model.spec.published import (_T21, PUBLISHED, REPORT_FIGURES, SETTINGS, SHOWN, Figure, check_figures,
-                                  setting_values)
+from model.spec.published import (_T21, PUBLISHED, REPORT_FIGURES, SHOWN, Figure, check_figures,
+                                  setting_values, settings, variant_figure)
 
 
 def test_bands_are_two_settings_not_a_likelihood():
@@ -32,23 +32,28 @@ def test_settings_come_from_the_band_entries():
     assert setting_values(priors, "hoog") == {n: b["hoog"] for n, b in band.items()}
     assert setting_values(priors, "nu_mediaan") == {"normniveau": band["normniveau"]["hoog"],
                                                     "vraagjaar": band["vraagjaar"]["laag"]}
-    assert set(SETTINGS) == {f.setting for f in PUBLISHED}
+    assert set(settings()) == {f.setting for f in PUBLISHED}
 
 
 def test_figures_shown_beside_outputs_are_published_figures_of_that_output():
-    """The overview table and the plots show, per output, rows of the one figure table: at the band's low and high
-    settings, of a quantity that is that output (the exploitatielasten column is the OV line)."""
+    """The overview table and the plots show, per output, rows of the one figure table: a point figure at the laag
+    setting, a bandwidth at laag and hoog (capaciteit also at the §3.5 grid's two other cells), each of a quantity
+    that is that output (the exploitatielasten column is the OV line); every variant gets its own figure."""
     outputs = {o.naam: o for o in output_definitions(load_gebieden())[0]}
     by_name = {f.name: f for f in PUBLISHED}
     for naam, names in SHOWN.items():
         out = outputs[naam]
         figs = [by_name[n] for n in names]
-        assert [f.setting for f in figs] == (["laag"] if len(figs) == 1 else ["laag", "hoog"]), naam
+        assert [f.setting for f in figs][:2] == (["laag"] if len(figs) == 1 else ["laag", "hoog"]), naam
+        assert len({f.setting for f in figs}) == len(figs), naam
+        for f in figs:
+            if len(figs) > 1:
+                assert variant_figure(naam, f.setting) == f.printed * 1e9, (naam, f.setting)
         expected = {"deelopgave": f"deelopgave:{naam}", "kolom": f"kolom:{naam.removeprefix('totaal_')}",
                     "doel": _T21}[out.soort]
         if naam != "totaal_exploitatielasten":
             assert {f.quantity for f in figs} == {expected}, naam
-        assert REPORT_FIGURES[naam][:2] == (figs[0].printed * 1e9, figs[-1].printed * 1e9), naam
+        assert REPORT_FIGURES[naam][:2] == (figs[0].printed * 1e9, figs[1 if len(figs) > 1 else 0].printed * 1e9), naam
 
 
 @pytest.mark.parametrize("figure, message", [

@@ -8,19 +8,19 @@ import pytest
 from model.engine.plan import scenario_plan
 from model.engine.run import run
 from model.errors import PriorError
-from model.spec.scenarios import SCENARIOS_DIR, list_scenarios, load_scenario
+from model.spec.scenarios import list_scenarios, load_scenario
 
 
 def test_shipped_scenarios_load():
     names = list_scenarios()
-    for n in ("rapport_laag", "rapport_hoog", "bouwkosten_hoog", "huishoudens_2035_hoog", "huishoudens_2035_laag",
-              "83_gemeenten"):
+    for n in ("bouwkosten_hoog", "huishoudens_2035_hoog", "huishoudens_2035_laag", "83_gemeenten"):
         assert n in names
+    assert "varianten" not in names          # scenarios/varianten.toml holds the policy variants
+    with pytest.raises(PriorError, match=r"^varianten.toml: \(file\): the policy variants, not a scenario"):
+        load_scenario("varianten")
     for n in names:
         sc = load_scenario(n)
         assert sc.description
-    assert load_scenario("rapport_laag").overrides == {"normniveau": 0.0, "vraagjaar": 0.0}
-    assert load_scenario("rapport_hoog").overrides == {"normniveau": 1.0, "vraagjaar": 1.0}
     g = load_scenario("83_gemeenten").gebieden()
     assert len(g.gm_code) == 83 and {"Harlingen", "Waadhoeke"} <= set(g.gemeente)
     assert len(load_scenario("default").gebieden().gm_code) == 81
@@ -37,18 +37,16 @@ def test_scenario_effects_on_small_runs():
     from model.analysis.jaren import groepen, jaren_dataset
 
     res = {}
-    for n in ("default", "rapport_laag", "rapport_hoog", "bouwkosten_hoog", "huishoudens_2035_hoog",
-              "huishoudens_2035_laag"):
+    for n in ("default", "bouwkosten_hoog", "huishoudens_2035_hoog", "huishoudens_2035_laag"):
         sc = load_scenario(n)
-        r = run(plan=scenario_plan(sc, 1024), draws=2000, seed=7, keep=True)
+        # the hoog variant (demand 2035), where the 2035 household growth matters
+        r = run(plan=scenario_plan(sc, 1024, variant="hoog"), draws=2000, seed=7, keep=True)
         res[n] = (r, jaren_dataset(r, priors=sc.jaren_priors, overrides=dict(sc.jaren_overrides),
                                    instellingen=sc.jaren))
 
     def out(n, name):
         return res[n][0].draws_of(name)
 
-    assert out("rapport_laag", "capaciteit").mean() < out("default", "capaciteit").mean() \
-        < out("rapport_hoog", "capaciteit").mean()
     assert out("huishoudens_2035_laag", "capaciteit").mean() < out("huishoudens_2035_hoog", "capaciteit").mean()
     # construction costs only change the years, not the totals at prijspeil
     assert np.array_equal(out("bouwkosten_hoog", "capaciteit"), out("default", "capaciteit"))
@@ -58,19 +56,19 @@ def test_scenario_effects_on_small_runs():
 
 def test_scenario_inheritance(tmp_path):
     (tmp_path / "kind.toml").write_text(
-        'description = "child"\nbase = "rapport_laag"\n[fixed]\nvraagjaar = 1.0\n'
+        'description = "child"\nbase = "basis"\n[fixed]\naandeel_kwetsbare_woningen = 0.3\n'
         '[jaren]\ndiscontovoet = 0.03\ngevoeligheid = [0.0225]\n', encoding="utf-8")
-    (tmp_path / "rapport_laag.toml").write_text((SCENARIOS_DIR / "rapport_laag.toml").read_text(encoding="utf-8"),
-                                                encoding="utf-8")
+    (tmp_path / "basis.toml").write_text('description = "basis"\n[fixed]\naandeel_publiek_capaciteit = 0.4\naandeel_kwetsbare_woningen = 0.2\n',
+                                         encoding="utf-8")
     (tmp_path / "kleinkind.toml").write_text(
-        'base = "kind"\n[distributions.normniveau]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\ncoverage = 1.0\n',
+        'base = "kind"\n[distributions.aandeel_publiek_capaciteit]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\ncoverage = 1.0\n',
         encoding="utf-8")
     kind = load_scenario("kind", directory=tmp_path)
-    assert kind.overrides == {"normniveau": 0.0, "vraagjaar": 1.0}
+    assert kind.overrides == {"aandeel_publiek_capaciteit": 0.4, "aandeel_kwetsbare_woningen": 0.3}
     assert kind.jaren.rates == (0.03, 0.0225)
     klein = load_scenario("kleinkind", directory=tmp_path)
-    assert klein.overrides == {"vraagjaar": 1.0}                  # its distribution lifts the base's fixed value
-    assert klein.priors["normniveau"].distribution["family"] == "uniform"
+    assert klein.overrides == {"aandeel_kwetsbare_woningen": 0.3}                  # its distribution lifts the base's fixed value
+    assert klein.priors["aandeel_publiek_capaciteit"].distribution["family"] == "uniform"
     assert klein.description == "child" and len(klein.files) == 3
 
 
@@ -78,9 +76,13 @@ BAD = {
     "top key": ('[fixd]\nnormniveau = 0\n', r"^bad.toml: fixd: unknown key"),
     "fixed name": ('[fixed]\nnormnivo = 0\n', r"^bad.toml: fixed.normnivo: unknown entry 'normnivo' "
                                              r"\(did you mean \['normniveau'"),
-    "fixed value": ('[fixed]\nnormniveau = "laag"\n', r"^bad.toml: fixed.normniveau: non-numeric value 'laag'"),
-    "fixed bool": ('[fixed]\nnormniveau = true\n', r"^bad.toml: fixed.normniveau: non-numeric value True"),
-    "fixed bounds": ('[fixed]\nnormniveau = 7\n', r"^bad.toml: fixed.normniveau: 7 lies outside the hard bounds"),
+    "fixed value": ('[fixed]\naandeel_publiek_capaciteit = "laag"\n', r"^bad.toml: fixed.aandeel_publiek_capaciteit: non-numeric value 'laag'"),
+    "fixed bool": ('[fixed]\naandeel_publiek_capaciteit = true\n', r"^bad.toml: fixed.aandeel_publiek_capaciteit: non-numeric value True"),
+    "fixed bounds": ('[fixed]\naandeel_publiek_capaciteit = 7\n', r"^bad.toml: fixed.aandeel_publiek_capaciteit: 7 lies outside the hard bounds"),
+    "fixed choice": ('[fixed]\nnormniveau = 1.0\n', r"^bad.toml: fixed.normniveau: a policy choice \(kind keuze\), "
+                                                   r"set by the variants of varianten.toml"),
+    "dist choice": ('[distributions.vraagjaar]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\ncoverage = 1.0\n',
+                    r"^bad.toml: distributions.vraagjaar: a policy choice"),
     "order": ('[distributions.huishoudensgroei_2035]\nfamily = "normal"\np5 = 0.1\np50 = 0.04\np95 = 0.08\n',
               r"^bad.toml: distributions.huishoudensgroei_2035.p5: quantiles must increase with p, but p5 = 0.1 >= "
               r"p50 = 0.04"),
@@ -92,12 +94,12 @@ BAD = {
                   r"^bad.toml: distributions.huishoudens: unknown entry 'huishoudens'"),
     "dist fit": ('[distributions.huishoudensgroei_2035]\nfamily = "normal"\np5 = 0.0\np50 = 0.01\np95 = 0.08\n',
                  r"^bad.toml: distributions.huishoudensgroei_2035: .*"),
-    "dist point": ('[distributions.vraagjaar]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\ncoverage = 1.0\n'
-                   'point = 2.0\n', r"^bad.toml: distributions.vraagjaar.point: 2.0 lies outside the hard bounds"),
+    "dist point": ('[distributions.aandeel_publiek_capaciteit]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\ncoverage = 1.0\n'
+                   'point = 2.0\n', r"^bad.toml: distributions.aandeel_publiek_capaciteit.point: 2.0 lies outside the hard bounds"),
     "year prior": ('[distributions.bouwkostenstijging_per_jaar]\nfamily = "normal"\np5 = 0.5\np50 = 0.6\n'
                    'p95 = 0.7\n', r"^bad.toml: distributions.bouwkostenstijging_per_jaar.p5: 0.5 lies outside"),
-    "both": ('[fixed]\nvraagjaar = 0.5\n[distributions.vraagjaar]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\n'
-             'coverage = 1.0\n', r"^bad.toml: fixed.vraagjaar: also given under \[distributions\]"),
+    "both": ('[fixed]\naandeel_publiek_capaciteit = 0.5\n[distributions.aandeel_publiek_capaciteit]\nfamily = "uniform"\nmin = 0.0\nmax = 1.0\n'
+             'coverage = 1.0\n', r"^bad.toml: fixed.aandeel_publiek_capaciteit: also given under \[distributions\]"),
     "membership code": ('[membership]\nextra = ["GM9999"]\n',
                         r"^bad.toml: membership.extra: unknown gemeente code 'GM9999'"),
     "membership key": ('[membership]\nextra_ = ["GM0072"]\n', r"^bad.toml: membership.extra_: unknown key"),
@@ -130,9 +132,9 @@ def test_scenario_errors_name_file_and_field(tmp_path, case):
 
 
 def test_errors_in_a_base_name_the_base_file(tmp_path):
-    (tmp_path / "basis.toml").write_text('[fixed]\nvraagjaar = 3\n', encoding="utf-8")
+    (tmp_path / "basis.toml").write_text('[fixed]\naandeel_publiek_capaciteit = 3\n', encoding="utf-8")
     (tmp_path / "kind.toml").write_text('base = "basis"\n', encoding="utf-8")
-    with pytest.raises(PriorError, match=r"^basis.toml: fixed.vraagjaar: 3 lies outside"):
+    with pytest.raises(PriorError, match=r"^basis.toml: fixed.aandeel_publiek_capaciteit: 3 lies outside"):
         load_scenario("kind", directory=tmp_path)
     (tmp_path / "a.toml").write_text('base = "b"\n', encoding="utf-8")
     (tmp_path / "b.toml").write_text('base = "a"\n', encoding="utf-8")
@@ -147,13 +149,13 @@ def test_a_base_is_found_beside_its_file_not_in_the_working_directory(tmp_path, 
     directory (a file of the base's name there is not used)."""
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "kind.toml").write_text('base = "basis"\n', encoding="utf-8")
-    (tmp_path / "scenarios" / "basis.toml").write_text('[fixed]\nvraagjaar = 0.25\n', encoding="utf-8")
+    (tmp_path / "scenarios" / "basis.toml").write_text('[fixed]\naandeel_publiek_capaciteit = 0.25\n', encoding="utf-8")
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / "basis.toml").write_text('[fixed]\nvraagjaar = 0.75\n', encoding="utf-8")
+    (tmp_path / "elsewhere" / "basis.toml").write_text('[fixed]\naandeel_publiek_capaciteit = 0.75\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path / "elsewhere")
-    assert load_scenario(tmp_path / "scenarios" / "kind.toml").overrides == {"vraagjaar": 0.25}
+    assert load_scenario(tmp_path / "scenarios" / "kind.toml").overrides == {"aandeel_publiek_capaciteit": 0.25}
     monkeypatch.chdir(tmp_path)
-    assert load_scenario("scenarios/kind.toml").overrides == {"vraagjaar": 0.25}
+    assert load_scenario("scenarios/kind.toml").overrides == {"aandeel_publiek_capaciteit": 0.25}
 
 
 @pytest.mark.parametrize("raw, fragment", [
