@@ -31,6 +31,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"config {config.name}: {config.chains} chains x {config.draws} draws (tune {config.tune}, target_accept "
           f"{config.target_accept}), {m['results']['n_parameters']} parameters, {m['results']['n_figures']} "
           f"published figures; {m['timings_s']['total']:.0f} s")
+    ps = m["results"]["prior_set"]
+    print(f"priors: {ps['name']}" + (f" ({ps['file']}: {len(ps['replaced'])} report-anchored entries replaced by "
+                                      "independent priors; no figure is used twice)" if ps["file"] else ""))
     print(f"max R-hat {c['rhat']['value']:.4f}; min ESS bulk {c['ess_bulk']['value']:.0f}, tail "
           f"{c['ess_tail']['value']:.0f}; divergences {c['divergences']['value']}; "
           f"PPC: {m['results']['ppc_inside_90']}/{m['results']['n_figures']} printed figures inside the 90% interval")

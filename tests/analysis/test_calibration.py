@@ -236,12 +236,17 @@ def test_leave_out_the_sub_figures(cal_priors):
     """Calibrate on the headline figures only (Table 1.2) with the calibration's independent priors; the 90%
     posterior predictive interval of every left-out sub-figure (§3.4 groups, §3.5 now/median and 2035/Q1) contains
     the printed figure. The predictive is the model's value at each posterior draw plus the model's own error
-    (rounding and relative discrepancy)."""
+    (rounding and relative discrepancy). The percentile of a printed figure in its predictive is an estimate from a
+    short chain: it must lie in [5%, 95%] up to three of its Monte Carlo standard errors, so that the verdict does
+    not hang on the seed where a figure lies near an interval's end (measured, seed 6: the §3.4 groups at
+    P24-P82, capaciteit now/median at P9 and 2035/Q1 at P90)."""
     assert len(LEFT_OUT) == 8 and not set(LEFT_OUT) & set(HEADLINE)
     cal = sample(cal_priors, SHORT, seed=6, figures=HEADLINE, prior_draws=0)
     rows = holdout_table(cal.idata, cal.info, cal_priors, LEFT_OUT)
-    outside = [(r["figuur"], r["printed"], round(r["posterior_predictive_p5"], 3),
-                round(r["posterior_predictive_p95"], 3)) for r in rows if not r["inside_90"]]
+    assert [r["figuur"] for r in rows] == [f.name for f in LEFT_OUT]
+    outside = [(r["figuur"], r["printed"], round(r["percentile_printed"], 3), round(r["percentile_mcse"], 3))
+               for r in rows
+               if not 0.05 - 3 * r["percentile_mcse"] <= r["percentile_printed"] <= 0.95 + 3 * r["percentile_mcse"]]
     assert not outside, outside
 
 

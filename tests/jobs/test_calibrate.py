@@ -124,6 +124,7 @@ def test_the_command_exits_1_when_the_run_is_not_usable(tmp_path):
     proc = cli("calibrate", "--draws", "30", "--tune", "30", "--chains", "2", "--out", str(tmp_path))
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "NOT usable" in proc.stderr
+    assert f"priors: {ONAFHANKELIJK} (priors/{INDEPENDENT_FILE}" in proc.stdout
     (run,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
     assert json.loads((run / "manifest.json").read_text())["results"]["usable"] is False
 

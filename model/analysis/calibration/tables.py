@@ -79,7 +79,11 @@ def holdout_table(idata, info: ModelInfo, priors: PriorSet, figures, gebieden=No
     """Per figure *not* observed by the calibration (``figures``): its posterior predictive, the model's value at
     every posterior draw plus the calibration's own error model (rounding sd and the draw's relative discrepancy,
     ``model.analysis.calibration.model``), its P5/P95, the share of predictive draws at or below the printed figure
-    and whether the printed figure lies inside the 90% interval."""
+    (``percentile_printed``) with its Monte Carlo standard error (``percentile_mcse``: from ArviZ's effective sample
+    size of the indicator over the chains) and whether the printed figure lies inside the 90% interval."""
+    import arviz as az
+
+    chains = idata.posterior.sizes["chain"]
     post = _stacked(idata.posterior, "kental", "parameter")
     sigma_d = idata.posterior["sigma_discrepantie"].stack(sample=("chain", "draw")).values
     mu = figure_draws(priors, info.names, post, figures, gebieden)
@@ -89,8 +93,13 @@ def holdout_table(idata, info: ModelInfo, priors: PriorSet, figures, gebieden=No
         sd = np.sqrt(f.rounding_sd ** 2 + (sigma_d * abs(f.printed)) ** 2)
         rep = mu[:, j] + sd * rng.standard_normal(mu.shape[0])
         q = np.quantile(rep, [0.05, 0.5, 0.95])
+        below = (rep <= f.printed).astype(float)
+        pct = float(below.mean())
+        ess = float(az.ess(below.reshape(chains, -1)))  # stacked chain by chain
+        ess = ess if np.isfinite(ess) and ess > 0 else float(below.size)
         rows.append({"figuur": f.name, "setting": f.setting, "printed": f.printed,
                      "posterior_predictive_p5": float(q[0]), "posterior_predictive_p50": float(q[1]),
-                     "posterior_predictive_p95": float(q[2]), "percentile_printed": float(np.mean(rep <= f.printed)),
+                     "posterior_predictive_p95": float(q[2]), "percentile_printed": pct,
+                     "percentile_mcse": float(np.sqrt(max(pct * (1 - pct), 1.0 / below.size) / ess)),
                      "inside_90": bool(q[0] <= f.printed <= q[2])})
     return rows
