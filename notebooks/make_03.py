@@ -13,7 +13,11 @@ md("""
 
 Rebel's *Top-down analyse financiële opgave NPVR* prints totals (Table 1.2, 2.1, 3.1, §3.4, §3.5, §4.1), not the
 kentallen behind them. Our priors (`priors/*.yaml`) give each kental a distribution from public sources; many
-(status `afgeleid`) were reverse-engineered so that the point values reproduce the printed figures.
+(status `afgeleid`) were reverse-engineered so that the point values reproduce the printed figures; those say so
+(`derived_from: [figure ids]`). The calibration does not use them: each such entry gets its prior from independent
+evidence only (`priors/kalibratie/onafhankelijk.yaml`, wide where there is none), so that no printed figure is
+counted twice, once in a prior and once as an observation (docs/sources.md §6; the manifest's
+`results.prior_set` names the set).
 
 This notebook asks the inverse question with the full uncertainty: **given the printed figures, how do the priors
 change?** It runs a Bayesian calibration (PyMC, NUTS) of every non-fixed prior entry against every printed figure,
