@@ -2,7 +2,7 @@
 
 A column total (PM lines excluded) is the sum of its deelopgaven. Its spread depends on how they move together,
 which the data do not settle; the run samples the *declared* dependence (the copula of ``priors/correlaties.yaml``
-and the inputs that several kernels share, e.g. ``normniveau``). Beside it:
+and the inputs that several kernels share, e.g. ``exploitatiejaren_in_periode``). Beside it:
 
 - ``onafhankelijk``: the deelopgaven independent of each other. Each deelopgave's draws are permuted on their own
   (a seeded permutation per deelopgave): every deelopgave keeps its distribution, every link between them is cut.

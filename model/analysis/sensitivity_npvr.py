@@ -27,8 +27,10 @@ marked); they are never model inputs.
 Dependence. The classic per-input Sobol' indices assume independent inputs and are computed with every
 input sampled independently from its marginal. The declared correlations (``priors/correlaties.yaml``)
 are honoured by the grouped indices: each correlated block of the copula is one factor, its members
-sampled jointly; the deelopgave groups are sampled jointly too when every block lies inside one of them (so with
-the shipped declarations; a declared block across deelopgaven makes them independent, and the note says so). The kind
+sampled jointly; the deelopgave groups are sampled jointly too when every block lies inside one of them. The shipped
+declarations have blocks across deelopgaven (the common factors of vulnerable areas, NPLV kentallen, Rebel's
+restopgave and construction costs), so the deelopgave groups are sampled independently and the note says so: the
+correlated blocks are then the joint view of the shared drivers. The kind
 groups are not (the ``capaciteit_vastgoed`` block mixes norms and a hoeveelheid), so they are sampled
 independently. The result's ``dependence_note`` says this in words.
 """
@@ -270,9 +272,12 @@ def spider_npvr(output: str = "publieke_restopgave", quantiles: Sequence[float] 
 
 
 def _block_label(members: list[str], declared: dict[str, set[str]]) -> str:
-    for name, leden in declared.items():
-        if set(members) == leden:
-            return f"groep {name}"
+    """A block's name: the declared groups it is made of (the largest ones, joined by ``+``), a pair ``a ~ b``, or
+    its first member and how many more."""
+    inside = {g: leden for g, leden in declared.items() if leden <= set(members)}
+    largest = [g for g, leden in inside.items() if not any(leden < other for other in inside.values())]
+    if largest and set().union(*(inside[g] for g in largest)) == set(members):
+        return "groep " + " + ".join(largest)
     if len(members) <= 2:
         return " ~ ".join(members)
     return f"{members[0]} (+{len(members) - 1})"

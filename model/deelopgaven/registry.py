@@ -77,8 +77,8 @@ def line_names() -> tuple[str, ...]:
     return tuple(line.naam for d in DEELOPGAVEN for line in d.lines)
 
 
-#: The group of an input that the kernels of more than one deelopgave consume (e.g. ``normniveau``: bereikbaarheid
-#: and capaciteit), in analyses grouped by deelopgave.
+#: The group of an input that the kernels of more than one deelopgave consume (e.g. ``exploitatiejaren_in_periode``;
+#: a policy choice such as ``normniveau`` is no input of an analysis), in analyses grouped by deelopgave.
 GEDEELD = "gedeeld"
 
 

@@ -62,7 +62,7 @@ class RunJob:
 #: What the dependence table in ``summary.md`` shows (``model.analysis.afhankelijkheid``).
 DEPENDENCE_INTRO = ("## Afhankelijkheid tussen deelopgaven\n\nDe kolomtotalen (zonder PM) onder drie aannames over "
                     "hoe de deelopgaven samen bewegen: onafhankelijk, de verklaarde afhankelijkheid van de run "
-                    "(priors/correlaties.yaml en gedeelde invoer zoals normniveau) en volledig afhankelijk "
+                    "(priors/correlaties.yaml: gedeelde kwetsbare gebieden, bronstudies en bouwkosten; en gedeelde invoer) en volledig afhankelijk "
                     "(comonotoon). Het verschil in breedte laat zien hoeveel de aanname uitmaakt.")
 
 

@@ -15,9 +15,11 @@ Semantics
 * Every ``rho`` is a requested **Spearman rank correlation**. Rank correlation is invariant under monotone
   marginal transforms, so it is the natural quantity to declare for parameters with different (skewed, bounded)
   marginals.
-* A group sets ``rho`` for every pair of its members (at least two). An entry in ``paren`` overrides the value a
-  group gives to the same pair. A pair that gets two *different* values from two groups, or twice from
-  ``paren``, is an error.
+* A group sets ``rho`` for every pair of its members (at least two). Groups may nest: a group whose members all
+  belong to a larger group refines it, and its value wins for its own pairs (a common factor of several
+  deelopgaven at a low ``rho``, and inside it the entries of one source at a higher one). An entry in ``paren``
+  overrides the value a group gives to the same pair. A pair that gets two *different* values from two groups
+  neither of which contains the other, or twice from ``paren``, is an error.
 * Every name must be an entry of the prior set. The whole file is checked when the priors are loaded
   (:func:`read_declarations`), before anything is dropped: a run that fixes an entry (a scenario, a posterior)
   then leaves out that entry's correlations (:meth:`Declarations.restrict`), never a misspelt one.
@@ -141,6 +143,7 @@ def parse_declarations(declared: Any, known: Iterable[str], where: str = "correl
         _fail(where, "(file)", f"declares nothing; expected {sorted(_TOP_KEYS)}")
 
     from_groups: dict[tuple[str, str], tuple[float, str]] = {}
+    members_of: dict[str, frozenset[str]] = {}
     groups: dict[str, tuple[str, ...]] = {}
     descriptions: dict[str, str] = {}
     raw_groups = declared.get("groepen")
@@ -163,13 +166,18 @@ def parse_declarations(declared: Any, known: Iterable[str], where: str = "correl
         dup = sorted({m for m in names if names.count(m) > 1})
         if dup:
             _fail(where, entry, f"entry/entries {dup} listed twice (an entry cannot be correlated with itself)")
+        mine = members_of[entry] = frozenset(names)
         for i in range(len(names)):
             for j in range(i + 1, len(names)):
                 key = tuple(sorted((names[i], names[j])))
                 if key in from_groups and from_groups[key][0] != rho:
-                    _fail(where, entry, f"pair ({names[i]}, {names[j]}) gets rho = {rho} here but "
-                                        f"{from_groups[key][0]} in {from_groups[key][1]}; declare it in 'paren' to "
-                                        "override")
+                    other = members_of[from_groups[key][1]]
+                    if other < mine:            # the earlier group is inside this one: it refines it, keeps its value
+                        continue
+                    if not mine < other:
+                        _fail(where, entry, f"pair ({names[i]}, {names[j]}) gets rho = {rho} here but "
+                                            f"{from_groups[key][0]} in {from_groups[key][1]}, and neither group "
+                                            "contains the other; declare it in 'paren' to override")
                 from_groups[key] = (rho, entry)
         groups[str(gname)] = tuple(names)
         if "description" in group:

@@ -88,6 +88,20 @@ def test_conversion_roundtrip():
     np.testing.assert_allclose(normal_to_spearman(spearman_to_normal(rho)), rho, atol=1e-12)
 
 
+def test_a_group_inside_a_larger_one_refines_it_in_either_order():
+    """A common factor of several deelopgaven (a low rho over all) with one source's entries inside it (a higher
+    rho): the inner group's value wins for its pairs, whichever comes first; overlapping groups with two values for
+    one pair, neither inside the other, are refused."""
+    outer = {"description": "factor", "rho": 0.3, "leden": ["a", "b", "c", "d"]}
+    inner = {"description": "source", "rho": 0.6, "leden": ["a", "b"]}
+    for groups in ({"outer": outer, "inner": inner}, {"inner": inner, "outer": outer}):
+        plan = build_copula(NAMES, {"groepen": groups})
+        assert plan.requested[0, 1] == 0.6 and plan.requested[0, 2] == 0.3 and plan.requested[2, 3] == 0.3
+    crossing = {"x": {"rho": 0.3, "leden": ["a", "b", "c"]}, "y": {"rho": 0.5, "leden": ["b", "c", "d"]}}
+    with pytest.raises(PriorError, match=r"pair \(b, c\) gets rho = 0.5 here but 0.3 in groepen.x, and neither"):
+        build_copula(NAMES, {"groepen": crossing})
+
+
 def test_zero_pair_does_not_create_block():
     plan = build_copula(NAMES, {"paren": [["a", "b", 0.0], ["c", "d", 0.3]]})
     assert [b.tolist() for b in plan.blocks] == [[2, 3]]
