@@ -49,9 +49,10 @@ from scipy.special import ndtri
 
 from model.analysis.sensitivity import InputSpec, SobolGroups, SobolResult, TornadoResult, sobol, spider, tornado
 from model.deelopgaven.registry import DEELOPGAVEN, input_deelopgave
-from model.engine.plan import EnginePlan, Output, make_plan
+from model.engine.plan import EnginePlan, Output, variant_plans
 from model.engine.run import evaluate_inputs, transform
-from model.spec.published import REPORT_FIGURES
+from model.spec.priors import load_priors
+from model.spec.published import variant_figure
 
 __all__ = [
     "TornadoNpvr",
@@ -112,14 +113,18 @@ def _short(out: Output) -> str:
     return out.naam.removeprefix("totaal_") if out.soort == "kolom" else out.naam
 
 
-def report_figures(output: str | Output) -> tuple[float, ...]:
-    """The report's printed figure(s) for an output in euros: ``(x,)`` for a point figure, ``(low, high)``
-    for a band, ``()`` if the report prints none. Presentation only, never a model input."""
+def report_figures(output: str | Output, variant: str | None = None) -> tuple[float, ...]:
+    """The report's printed figure for an output in a policy variant (default the ``standaard`` one), in euros:
+    ``(x,)``, or ``()`` if the report prints none for it (``model.spec.published.variant_figure``: a bandwidth's low
+    end in ``laag``, its high end in ``hoog``). Presentation only, never a model input."""
+    from model.spec.varianten import load_varianten
+
     naam = output.naam if isinstance(output, Output) else output
+    variant = variant if variant is not None else load_varianten().standaard
     for candidate in (naam, f"totaal_{naam}"):
-        if candidate in REPORT_FIGURES:
-            lo, hi = REPORT_FIGURES[candidate][:2]
-            return (float(lo),) if lo == hi else (float(lo), float(hi))
+        x = variant_figure(candidate, variant)
+        if x is not None:
+            return (x,)
     return ()
 
 
@@ -242,7 +247,11 @@ class SobolNpvr:
 
 
 def _plan(plan: EnginePlan | None) -> EnginePlan:
-    return plan if plan is not None else make_plan()
+    if plan is not None:
+        return plan
+    from model.spec.data import load_gebieden
+
+    return variant_plans(load_priors(), load_gebieden(), (None,))[0]
 
 
 def tornado_npvr(output: str = "publieke_restopgave", low_q: float = 0.10, high_q: float = 0.90, *,
@@ -253,7 +262,7 @@ def tornado_npvr(output: str = "publieke_restopgave", low_q: float = 0.10, high_
     out = resolve_output(plan, output)
     spec = input_spec(plan)
     res = tornado(model_function(plan, out.naam), spec, low_q=low_q, high_q=high_q)
-    return TornadoNpvr(output=out.naam, long_name=out.long_name, result=res, report=report_figures(out),
+    return TornadoNpvr(output=out.naam, long_name=out.long_name, result=res, report=report_figures(out, plan.variant),
                        point=dict(zip(spec.names, map(float, spec.point))))
 
 
@@ -268,7 +277,7 @@ def spider_npvr(output: str = "publieke_restopgave", quantiles: Sequence[float] 
     curves = spider(f, spec, quantiles=q)
     base = float(f(spec.point[:, None])[0])
     return SpiderNpvr(output=out.naam, long_name=out.long_name, quantiles=q, curves=curves, base=base,
-                      report=report_figures(out))
+                      report=report_figures(out, plan.variant))
 
 
 def _block_label(members: list[str], declared: dict[str, set[str]]) -> str:

@@ -14,7 +14,7 @@ def _plan_and_output(args):
     names."""
     from model.jobs.sensitivity import plan_for
 
-    plan = plan_for(args.priors)
+    plan = plan_for(args.priors, args.variant)
     try:
         plan.output_index(args.output)
     except KeyError as exc:
@@ -46,7 +46,8 @@ def _cmd_tornado(args: argparse.Namespace) -> int:
         print(f"run folder: {job.path}", file=sys.stderr)
         return 0
     rep = " - ".join(mld(x, 1) for x in t.report) or "n.v.t."
-    print(f"Tornado: {t.long_name}; inputs op P{100 * args.low:g} / P{100 * args.high:g}, overige op puntwaarde")
+    print(f"Tornado: {t.long_name} (variant {plan.variant}); inputs op P{100 * args.low:g} / P{100 * args.high:g}, "
+          "overige op puntwaarde")
     print(f"puntwaarde {mld(t.base, 2)}; rapport {rep}")
     print(f"{'#':>3}  {'input':46} {'soort':11} {'laag':>8} {'hoog':>8} {'swing':>8}  (mld. €)")
     for k, r in enumerate(t.rows[: args.top]):
@@ -68,7 +69,7 @@ def _cmd_sobol(args: argparse.Namespace) -> int:
         print(f"run folder: {job.path}", file=sys.stderr)
         return 0
     res = s.result
-    print(f"Sobol': {s.long_name}; N = {res.n_base:,}, {s.n_evaluations:,} evaluaties in {s.seconds:.1f} s; "
+    print(f"Sobol': {s.long_name} (variant {plan.variant}); N = {res.n_base:,}, {s.n_evaluations:,} evaluaties in {s.seconds:.1f} s; "
           f"{100 * res.conf_level:g}%-intervallen (bootstrap, {res.num_resamples} herhalingen)".replace(",", "."))
     print(f"{'#':>3}  {'input':46} {'S1':>14} {'ST':>14}")
     for k, r in enumerate(res.sorted_rows()[: args.top]):
@@ -86,6 +87,12 @@ def _cmd_sobol(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_variant(p) -> None:
+    p.add_argument("--variant", default=None, metavar="NAME",
+                   help="the policy variant whose choices the analysis holds fixed (scenarios/varianten.toml; "
+                        "default its 'standaard', laag); choices are no inputs of a sensitivity analysis")
+
+
 def register(sub) -> None:
     p = sub.add_parser("tornado", help="tornado and spider of one output (one input at a time)")
     p.add_argument("output", nargs="?", default="publieke_restopgave",
@@ -94,6 +101,7 @@ def register(sub) -> None:
     p.add_argument("--high", type=fraction, default=0.90, help="high input quantile (default 0.90)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, low, high, swing}] as JSON (euros)")
+    add_variant(p)
     add_out(p)
     add_priors(p)
     p.set_defaults(func=_cmd_tornado)
@@ -105,6 +113,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seed, default=0, help="seed of the scrambled Sobol' design (default 0)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
     p.add_argument("--json", action="store_true", help="print [{input, S1, S1_conf, ST, ST_conf}] as JSON")
+    add_variant(p)
     add_out(p)
     add_priors(p)
     p.set_defaults(func=_cmd_sobol)

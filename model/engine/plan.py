@@ -11,6 +11,7 @@ follow exactly from their source's (``computed``, ``source``, ``factor``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple
 
@@ -82,6 +83,7 @@ class EnginePlan:
     chunk_size: int = DEFAULT_CHUNK
     posterior: tuple[tuple[str, ...], np.ndarray] | None = None  # joint draws, resampled row-wise
     overrides: Mapping[str, float] = field(default_factory=dict)
+    variant: str | None = None             # the policy variant whose choices the plan sets (variant_plans)
 
     def output_index(self, name: str) -> int:
         """Index of an output by name; accepts column names without 'totaal_' (e.g. 'publieke_restopgave'), line
@@ -372,8 +374,8 @@ def variant_plans(priors: PriorSet, gebieden: Gebieden, variants, *, chunk_size:
         both = sorted(set(values) & set(overrides))
         if both:
             raise UsageError(f"{both[0]}: a policy choice, set by the variant, cannot also be fixed (use --variant)")
-        plans.append(make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior,
-                               overrides={**overrides, **values}))
+        plan = make_plan(priors, gebieden, chunk_size=chunk_size, posterior=posterior, overrides={**overrides, **values})
+        plans.append(dataclasses.replace(plan, variant=v if v is not None else varianten.standaard))
     if any(p.names != plans[0].names for p in plans):    # cannot happen: choices are never sampled
         raise AssertionError("variants sample different entries: no common random numbers")
     return plans

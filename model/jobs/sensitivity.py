@@ -15,13 +15,14 @@ from typing import NamedTuple
 from model.analysis.sensitivity_npvr import (SobolNpvr, SpiderNpvr, TornadoNpvr, evaluation_rate, input_spec,
                                              report_figures, resolve_output, sobol_cost, sobol_npvr, spider_npvr,
                                              tornado_npvr)
-from model.engine.plan import EnginePlan, Output, make_plan
+from model.engine.plan import EnginePlan, Output, variant_plans
 from model.errors import UsageError
 from model.output import plots
 from model.output.runfolder import RunFolder, input_hashes, write_manifest
 from model.output.tables import write_csv
 from model.paths import RUNS_DIR
 from model.resources import check_hours, check_memory
+from model.spec.data import load_gebieden
 from model.spec.priors import load_priors
 
 _SOBOL_FIELDS = ["S1", "S1_conf", "ST", "ST_conf"]
@@ -41,8 +42,10 @@ def _short(out: Output) -> str:
     return out.naam.removeprefix("totaal_") if out.soort == "kolom" else out.naam
 
 
-def plan_for(priors: str | Path | None = None) -> EnginePlan:
-    return make_plan(load_priors(priors) if priors is not None else None)
+def plan_for(priors: str | Path | None = None, variant: str | None = None) -> EnginePlan:
+    """The plan of a sensitivity analysis: the priors' uncertain entries, the policy choices at ``variant``
+    (default the ``standaard`` one of ``scenarios/varianten.toml``; choices are no inputs of the analysis)."""
+    return variant_plans(load_priors(priors), load_gebieden(), (variant,))[0]
 
 
 def tornado_job(output: str = "publieke_restopgave", low: float = 0.10, high: float = 0.90, *,
@@ -69,6 +72,7 @@ def tornado_job(output: str = "publieke_restopgave", low: float = 0.10, high: fl
         manifest = write_manifest(
             tmp, "tornado",
             arguments={"output": t.output, "low": low, "high": high, "priors": plan.priors.directory,
+                       "variant": plan.variant,
                        "spider_quantiles": [float(q) for q in s.quantiles], "top_n": top_n},
             inputs=input_hashes(plan.priors, plan.gebieden), random=None,
             timings={"total": time.perf_counter() - t0},
@@ -123,6 +127,7 @@ def sobol_job(output: str = "investeringsopgave", n_base: int = 2**14, seed: int
             tmp, "sobol",
             arguments={"output": s.output, "n_base": n_base, "num_resamples": num_resamples,
                        "conf_level": conf_level, "priors": plan.priors.directory, "top_n": top_n,
+                       "variant": plan.variant,
                        "design": "Saltelli (SALib sobol.sample, calc_second_order=False), scrambled Sobol'"},
             inputs=input_hashes(plan.priors, plan.gebieden),
             random={"seed": seed, "stream": "scrambled Sobol' sequence of scipy.stats.qmc seeded with the seed; "
@@ -130,7 +135,8 @@ def sobol_job(output: str = "investeringsopgave", n_base: int = 2**14, seed: int
             timings={**s.timings, "analysis": s.seconds, "total": time.perf_counter() - t0},
             results={"output": s.output, "long_name": s.long_name, "n_evaluations": s.n_evaluations,
                      "output_mean": r.output_mean, "output_std": r.output_std, "n_inputs": len(plan.names),
-                     "report_figures": list(report_figures(s.output)), "dependence_note": s.dependence_note})
+                     "report_figures": list(report_figures(s.output, plan.variant)),
+                     "dependence_note": s.dependence_note})
     return SensitivityJob(folder.path, s, None, manifest)
 
 

@@ -67,8 +67,11 @@ def test_model_function_is_evaluate_inputs_and_independent_of_threads(plan, spec
 def test_report_figures_are_the_printed_ones():
     assert sn.report_figures("publieke_restopgave") == (3.6e9,)
     assert sn.report_figures("totaal_exploitatielasten") == (0.6e9,)
-    assert sn.report_figures("investeringsopgave") == (6.3e9, 11.8e9)
-    assert sn.report_figures("capaciteit") == (1.4e9, 6.4e9)
+    # a bandwidth's end per policy variant: the low end in laag (the default), the high end in hoog
+    assert sn.report_figures("investeringsopgave") == (6.3e9,)
+    assert sn.report_figures("investeringsopgave", "hoog") == (11.8e9,)
+    assert sn.report_figures("capaciteit", "nu_mediaan") == (5.5e9,)
+    assert sn.report_figures("publieke_restopgave", "hoog") == (3.6e9,)
     assert sn.report_figures("totaal_pm") == ()
 
 
@@ -99,9 +102,16 @@ def test_tornado_rows_sorted_and_top_driver_is_a_kental_of_the_column(tornado_pr
     assert all(r["swing"] == 0 for r in tornado_pr.rows if r["input"] in other and r["input"] in spec.names)
 
 
-def test_investeringsopgave_tornado_marks_both_ends_of_the_band(plan):
-    t = sn.tornado_npvr("investeringsopgave", plan=plan)
-    assert t.report == (6.3e9, 11.8e9)
+def test_a_tornado_is_of_one_variant_and_marks_its_figure():
+    """The choices are held at the variant's values, not swung: the hoog tornado's base is report mode's hoog
+    value (11,8) and it marks the report's high end only."""
+    from model.jobs.sensitivity import plan_for
+
+    hoog = plan_for(variant="hoog")
+    assert hoog.variant == "hoog" and hoog.constants["normniveau"] == 1.0 and "normniveau" not in hoog.names
+    t = sn.tornado_npvr("investeringsopgave", plan=hoog)
+    assert t.report == (11.8e9,)
+    assert t.base == pytest.approx(reproduce()["totaal"]["investeringsopgave"][1], rel=1e-9)
 
 
 # --------------------------------------------------------------------------------------------- Sobol'
