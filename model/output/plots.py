@@ -219,7 +219,7 @@ def vergelijking(pooled: Mapping[str, Mapping[str, np.ndarray]], scenarios: list
     y = np.arange(len(scenarios))
     for ax, (name, title) in zip(axes, panels):
         for i, s in enumerate(scenarios):
-            if name not in pooled[s]:
+            if name == cw_name and name not in pooled[s]:     # the present value: the main variant only
                 continue
             v = np.asarray(pooled[s][name]) / MLD
             lo, mid, hi = np.quantile(v, [0.05, 0.5, 0.95])

@@ -20,14 +20,20 @@ def _written(paths, names):
         assert p.stat().st_size > 1000, p.name
 
 
-def test_tornado_and_spider_mark_both_ends_of_a_band(tmp_path):
+def test_tornado_and_spider_mark_the_figure_of_their_variant(tmp_path):
+    """A tornado is of one policy variant: it marks the report's figure for that variant (the band's low end in
+    laag, its high end in hoog)."""
+    from model.jobs.sensitivity import plan_for
+
     plan = make_plan()
-    t = tornado_npvr("investeringsopgave", plan=plan)
-    _written(plots.tornado(t, tmp_path / "tornado"), ["tornado.png", "tornado.svg"])
-    fig = plots.new_figure(4, 3)
-    ax = fig.add_subplot()
-    plots._report_lines(ax, t.report, vertical=True)
-    assert [line.get_label() for line in ax.get_lines()] == ["rapport (laag): €6,3 mld.", "rapport (hoog): €11,8 mld."]
+    for variant, label in (("laag", "rapport: €6,3 mld."), ("hoog", "rapport: €11,8 mld.")):
+        t = tornado_npvr("investeringsopgave", plan=plan_for(variant=variant))
+        _written(plots.tornado(t, tmp_path / f"tornado_{variant}"), [f"tornado_{variant}.png",
+                                                                     f"tornado_{variant}.svg"])
+        fig = plots.new_figure(4, 3)
+        ax = fig.add_subplot()
+        plots._report_lines(ax, t.report, vertical=True)
+        assert [line.get_label() for line in ax.get_lines()] == [label]
     _written(plots.spider(spider_npvr("capaciteit", plan=plan), tmp_path / "spider"), ["spider.png", "spider.svg"])
 
 
