@@ -10,6 +10,10 @@ NUTS settings (2 chains x 400 draws after 400 tuning steps per replicate). Print
 p-value of the ranks in 10 bins, the Kolmogorov-Smirnov p-value, the coverage of the central 90% interval with its
 binomial standard error, and the divergences. A calibrated sampler gives p-values spread over (0, 1) (none below
 ~0.01 across the 7 parameters, except by chance) and coverages within about two standard errors of 0.90.
+
+Measured (seed 1, 100 replicates, the 2-core machine shared with other work, 9.8 s per replicate): chi-square p
+0.029-0.97 and KS p 0.027-0.77 over the 7 parameters (the smallest of 14 p-values of a uniform sample is below 0.03
+with probability ~0.35); 90% coverage 0.88-0.94 per parameter (se 0.03), 0.911 pooled; no divergences.
 """
 
 from __future__ import annotations
