@@ -67,6 +67,9 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
         idata = nutpie.sample(compiled, draws=config.draws, tune=config.tune, chains=config.chains, cores=2,
                               seed=seed, progress_bar=False, target_accept=config.target_accept,
                               low_rank_modified_mass_matrix=sampler == "nutpie-lowrank")
+        stats = idata.sample_stats     # nutpie's names for what diagnose() reads
+        idata.sample_stats = stats.rename({k: v for k, v in (("depth", "tree_depth"), ("step_size_bar", "step_size"))
+                                           if k in stats and v not in stats})
     else:
         raise SystemExit(f"unknown sampler {sampler!r}")
     t_sample = time.perf_counter()

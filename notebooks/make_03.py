@@ -45,7 +45,7 @@ from IPython.display import Image, display
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 from model.analysis.calibration.model import figure_values
-from model.analysis.calibration.sampling import QUICK
+from model.analysis.calibration.sampling import QUICK, Config
 from model.jobs.calibrate import calibrate_job, load_posterior
 from model.spec.priors import load_priors
 from model.spec.published import PUBLISHED
@@ -57,8 +57,8 @@ priors = load_priors()
 md("""
 ## 1. The observations
 
-One row per printed figure. `setting` says at which values of the two band entries (`normniveau`: Q1 or median
-norm of NL municipalities; `vraagjaar`: now or 2035) the model is evaluated: a bandwidth such as
+One row per printed figure. `setting` says in which policy variant (`scenarios/varianten.toml`: the choices
+`normniveau`, Q1 or median norm of NL municipalities, and `vraagjaar`, now or 2035) the model is evaluated: a bandwidth such as
 "€0,6 – €1,1 mld." is **two results at two norm levels**, so the low figure is observed at `laag` and the high one at
 `hoog`. A number printed in several places (Table 1.2 and 2.1, say) is one observation.
 
@@ -76,7 +76,13 @@ table
 """)
 
 md("""
-## 2. Run the calibration (reduced configuration)
+## 2. Run the calibration (a short demonstration)
+
+With the independent priors (wide where there is no independent evidence) the posterior geometry is hard: the full
+configuration (`python cli.py calibrate`, 4 chains × 1000 draws after 1000 tuning steps) samples for about 16
+minutes on a 2-core machine and, at the time of writing, ends with divergences, so it is not usable. To keep this
+notebook short it runs 2 chains × 200 draws after 300 tuning steps: enough to show every step and table, not a
+posterior to use (its diagnostics fail, and the engine refuses such a run).
 
 Each non-fixed entry gets a latent standard-normal score; the scores are correlated with the copula of
 `priors/correlaties.yaml` and mapped to values through the entry's own fitted marginal, the same transform the
@@ -87,9 +93,10 @@ The first run on a machine compiles the model (PyTensor C cache); later runs reu
 code("""
 out = Path(tempfile.mkdtemp(prefix="npvr-kalibratie-"))
 t0 = time.perf_counter()
-result = calibrate_job(priors, QUICK, seed=2025, out=out)
+DEMO = Config("demo", draws=200, tune=300, chains=2, target_accept=QUICK.target_accept)
+result = calibrate_job(priors, DEMO, seed=2025, out=out)
 print(f"{time.perf_counter() - t0:.0f} s; run folder {result.path.name}")
-print(f"{QUICK.chains} chains x {QUICK.draws} draws after {QUICK.tune} tuning steps, target_accept {QUICK.target_accept}")
+print(f"{DEMO.chains} chains x {DEMO.draws} draws after {DEMO.tune} tuning steps, target_accept {DEMO.target_accept}")
 print(result.message)
 sorted(p.name for p in result.path.iterdir())
 """)
