@@ -81,7 +81,7 @@ md("""
 With the independent priors (wide where there is no independent evidence) the posterior geometry is hard: the full
 configuration (`python cli.py calibrate`, 4 chains × 1000 draws after 1000 tuning steps) samples for about 16
 minutes on a 2-core machine and, at the time of writing, ends with divergences, so it is not usable. To keep this
-notebook short it runs 2 chains × 200 draws after 300 tuning steps: enough to show every step and table, not a
+notebook short it runs 2 chains × 100 draws after 200 tuning steps: enough to show every step and table, not a
 posterior to use (its diagnostics fail, and the engine refuses such a run).
 
 Each non-fixed entry gets a latent standard-normal score; the scores are correlated with the copula of
@@ -93,7 +93,7 @@ The first run on a machine compiles the model (PyTensor C cache); later runs reu
 code("""
 out = Path(tempfile.mkdtemp(prefix="npvr-kalibratie-"))
 t0 = time.perf_counter()
-DEMO = Config("demo", draws=200, tune=300, chains=2, target_accept=QUICK.target_accept)
+DEMO = Config("demo", draws=100, tune=200, chains=2, target_accept=QUICK.target_accept)
 result = calibrate_job(priors, DEMO, seed=2025, out=out)
 print(f"{time.perf_counter() - t0:.0f} s; run folder {result.path.name}")
 print(f"{DEMO.chains} chains x {DEMO.draws} draws after {DEMO.tune} tuning steps, target_accept {DEMO.target_accept}")
