@@ -20,7 +20,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from model.jobs.calibrate import calibrate_job
 
     config = QUICK if args.quick else FULL
-    changed = {k: getattr(args, k) for k in ("draws", "tune", "chains") if getattr(args, k) is not None}
+    changed = {k: getattr(args, k) for k in ("draws", "tune", "chains", "max_treedepth") if getattr(args, k) is not None}
     if changed:
         config = dataclasses.replace(config, name=f"{config.name}-aangepast", **changed)
     job = calibrate_job(args.priors, config, args.seed, out=args.out, cores=args.cores, progressbar=args.progress)
@@ -55,6 +55,9 @@ def register(sub) -> None:
     p.add_argument("--tune", type=non_negative_int, default=None,
                    help="tuning steps per chain (default: the configuration's)")
     p.add_argument("--chains", type=positive_int, default=None, help="chains (default: the configuration's)")
+    p.add_argument("--max-treedepth", type=positive_int, default=None,
+                   help="cap each NUTS trajectory at 2**N leapfrog steps (default: the configuration's, 10); a lower "
+                        "cap is cheaper and mixes worse")
     p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     add_out(p)
     p.add_argument("--cores", type=positive_int, default=None,

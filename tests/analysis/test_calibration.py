@@ -173,7 +173,7 @@ def test_failing_diagnostics_make_a_run_unusable():
 def test_a_sampled_run_is_judged_by_its_own_thresholds(cal_priors):
     """Whatever the seed gives, the verdict is the thresholds applied to the run's diagnostics, and the message
     names every failed check. (The verdict's logic needs no good posterior: a short run keeps the test quick.)"""
-    tiny = dataclasses.replace(SHORT, draws=60, tune=60)
+    tiny = dataclasses.replace(SHORT, draws=60, tune=60, max_treedepth=5)
     cal = sample(cal_priors, tiny, seed=4, prior_draws=0)
     checks = cal.diagnostics["checks"]
     failed = [k for k, c in checks.items() if not c["pass"]]
@@ -182,6 +182,7 @@ def test_a_sampled_run_is_judged_by_its_own_thresholds(cal_priors):
     assert checks["rhat"]["pass"] == (checks["rhat"]["value"] < tiny.thresholds.max_rhat)
     assert set(cal.idata.posterior["kental"].dims) == {"chain", "draw", "parameter"}
     assert cal.idata.posterior.sizes["draw"] == tiny.draws and cal.idata.posterior.sizes["chain"] == tiny.chains
+    assert int(cal.idata.sample_stats["tree_depth"].max()) <= tiny.max_treedepth
 
 
 # ------------------------------------------------------------------------------------------ parameter recovery

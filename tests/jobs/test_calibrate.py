@@ -32,7 +32,9 @@ from model.spec.priors import load_priors
 from model.spec.provenance import INDEPENDENT_FILE, ONAFHANKELIJK, calibration_priors
 from model.spec.published import PUBLISHED
 
-SHORT = Config("test", draws=200, tune=300, chains=2, target_accept=0.95,
+#: What these tests check is the job's plumbing (files, manifest, reading back), not the posterior: a short run with
+#: shallow trajectories (at most 2**5 leapfrog steps) keeps them quick.
+SHORT = Config("test", draws=200, tune=300, chains=2, target_accept=0.95, max_treedepth=5,
                thresholds=Thresholds(min_ess_bulk=150.0, min_ess_tail=150.0))
 RUN_FILES = {"posterior.nc", "diagnostics.json", "prior_posterior.csv", "prior_posterior.png", "prior_posterior.svg",
              "ppc.csv", "manifest.json"}
@@ -63,6 +65,7 @@ def test_the_run_folder_is_complete_and_its_manifest_agrees(job):
     manifest = check_manifest(job.path, "calibrate")
     diagnostics = json.loads((job.path / "diagnostics.json").read_text(encoding="utf-8"))
     assert manifest["random"]["seed"] == 11
+    assert manifest["arguments"]["max_treedepth"] == SHORT.max_treedepth == 5
     assert manifest["results"]["usable"] == diagnostics["usable"] == job.usable
     assert manifest["results"]["usable"] == all(c["pass"] for c in manifest["results"]["checks"].values())
     assert set(diagnostics["parameters"]) >= set(calibrated_names(load_priors()))
@@ -121,7 +124,8 @@ def test_a_damaged_run_folder_is_an_error_naming_it(job, tmp_path):
 def test_the_command_exits_1_when_the_run_is_not_usable(tmp_path):
     """A calibration far too short for the thresholds (ESS > 400 from 60 draws) is refused: exit 1 and a message,
     the run written and marked not usable."""
-    proc = cli("calibrate", "--draws", "30", "--tune", "30", "--chains", "2", "--out", str(tmp_path))
+    proc = cli("calibrate", "--draws", "30", "--tune", "30", "--chains", "2", "--max-treedepth", "4",
+               "--out", str(tmp_path))
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "NOT usable" in proc.stderr
     assert f"priors: {ONAFHANKELIJK} (priors/{INDEPENDENT_FILE}" in proc.stdout

@@ -41,7 +41,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Config:
-    """A sampler configuration: chains × (tune + draws) NUTS steps at ``target_accept``, judged by ``thresholds``."""
+    """A sampler configuration: chains × (tune + draws) NUTS steps at ``target_accept``, judged by ``thresholds``.
+
+    ``max_treedepth`` caps each NUTS trajectory at 2**max_treedepth leapfrog steps (PyMC's default 10). The shipped
+    configurations keep the default; a cap makes a run cheaper and its chains mix worse, so it suits runs whose
+    posterior nobody uses (the tests of the job's plumbing, the notebook's demonstration)."""
 
     name: str
     draws: int
@@ -49,6 +53,7 @@ class Config:
     chains: int
     target_accept: float
     init: str = "jitter+adapt_full"
+    max_treedepth: int = 10
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
@@ -138,9 +143,9 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
             random_seed=seed + 7919, compile_kwargs={"mode": mode})
         t_prior = time.perf_counter()
         idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=cores, random_seed=seed,
-                          init=config.init, target_accept=config.target_accept, progressbar=progressbar,
-                          compute_convergence_checks=False, idata_kwargs={"log_likelihood": False},
-                          compile_kwargs={"mode": mode})
+                          init=config.init, target_accept=config.target_accept, max_treedepth=config.max_treedepth,
+                          progressbar=progressbar, compute_convergence_checks=False,
+                          idata_kwargs={"log_likelihood": False}, compile_kwargs={"mode": mode})
         t_sample = time.perf_counter()
         pm.sample_posterior_predictive(idata, var_names=["gepubliceerd"], random_seed=seed + 104729,
                                        extend_inferencedata=True, progressbar=progressbar, compile_kwargs={"mode": mode})
