@@ -20,7 +20,7 @@ Outputs are named as :meth:`model.engine.plan.EnginePlan.output_index` accepts t
 (``capaciteit``), a goal (``doel_voorzieningen``), ``totaal_pm`` or a PM line (``beheer_onderhoud``).
 All results are in euros; the plots show billions (mld. €).
 
-The report's printed figures (``model.spec.published.REPORT_FIGURES``) are drawn in the plots as a marker
+The report's printed figures (``model.spec.published.variant_figure``) are drawn in the plots as a marker
 for presentation only (for a band such as the investeringsopgave €6,3 - €11,8 mld. both ends are
 marked); they are never model inputs.
 

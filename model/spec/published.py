@@ -2,7 +2,7 @@
 
 These numbers are never model inputs: the kernels read only ``priors/`` and ``data/``. :data:`PUBLISHED` is the
 one table of them in the code base: the calibration observes them, the summaries and plots show them beside the
-model's intervals (:data:`REPORT_FIGURES` selects from it, per output), and the tests compare report mode with
+model's intervals (:data:`SHOWN` and :func:`variant_figure` select from it, per output and variant), and the tests compare report mode with
 them. The settings at which the report evaluated its figures (norm level and demand year) are the policy variants
 of ``scenarios/varianten.toml`` (:mod:`model.spec.varianten`); report mode and the calibration both read them.
 """
@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from model.deelopgaven.registry import KOLOMMEN, by_name, column_totals, line_names
 from model.spec.varianten import load_varianten, variant_values
 
-__all__ = ["Figure", "PUBLISHED", "SHOWN", "REPORT_FIGURES", "settings", "setting_values", "check_figures",
+__all__ = ["Figure", "PUBLISHED", "SHOWN", "settings", "setting_values", "check_figures",
            "quantity", "variant_figure"]
 
 def settings() -> tuple[str, ...]:
@@ -137,23 +137,6 @@ SHOWN: dict[str, tuple[str, ...]] = {
     # Table 2.1 / goals
     "doel_veilig_leefbaar": ("tabel_2_1_totaal",),
 }
-
-
-def _shown() -> dict[str, tuple[float, float, int]]:
-    by_name = {f.name: f for f in PUBLISHED}
-    out = {}
-    for output, names in SHOWN.items():
-        figs = [by_name[n] for n in names]
-        at = {f.setting: float(round(f.printed * f.eenheid_eur)) for f in figs}   # whole euros, as printed
-        first = float(round(figs[0].printed * figs[0].eenheid_eur))
-        out[output] = (at.get("laag", first), at.get("hoog", first), min(f.decimals for f in figs))
-    return out
-
-
-#: Per output: (low, high) in euros as printed (the figures at the laag and hoog settings; low == high for a point
-#: figure) and the number of printed decimals in the figure's unit. Derived from :data:`PUBLISHED` through
-#: :data:`SHOWN`.
-REPORT_FIGURES: dict[str, tuple[float, float, int]] = _shown()
 
 
 def variant_figure(output: str, variant: str) -> float | None:
