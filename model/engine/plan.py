@@ -310,13 +310,13 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
     if unknown:
         raise KeyError(f"overrides name no prior entry: {unknown}")
     post_names = tuple(posterior[0]) if posterior is not None else ()
-    chosen = sorted(n for n in post_names if priors.entries[n].choice) if set(post_names) <= set(priors.entries) \
-        else []
-    if chosen:
-        raise UsageError(f"{posterior[2] if len(posterior) > 2 else 'posterior'}: holds draws of the policy choice "
-                         f"{chosen[0]}, which a variant sets, not a posterior: calibrate again with this version")
     if posterior is not None:   # (names, draws) or (names, draws, where they come from)
-        check_joint_draws(post_names, posterior[1], priors, str(posterior[2]) if len(posterior) > 2 else "posterior")
+        where = str(posterior[2]) if len(posterior) > 2 else "posterior"
+        chosen = [n for n in post_names if n in priors.entries and priors.entries[n].choice]
+        if chosen:
+            raise UsageError(f"{where}: holds draws of the policy choice {chosen[0]}, which a variant sets, not a "
+                             "posterior: calibrate again with this version")
+        check_joint_draws(post_names, posterior[1], priors, where)
     sampled, marginals, constants = [], [], dict(gebieden.quantities())
     for name, entry in priors.entries.items():
         if name in overrides:

@@ -6,6 +6,7 @@ import pytest
 from model.engine import run as engine
 from model.engine.plan import ModelArrays, effective_weights, make_plan, output_definitions
 from model.engine.template import Kept
+from model.errors import UsageError
 from model.spec.families import UNIFORM
 from model.spec.priors import fit_entry, load_priors
 
@@ -55,6 +56,16 @@ def test_overrides_and_posterior_must_name_entries():
     priors = load_priors()
     with pytest.raises(KeyError, match="no_such_entry"):
         make_plan(priors, overrides={"no_such_entry": 1.0})
+
+
+def test_a_posterior_holding_a_policy_choice_is_refused_naming_its_file():
+    """A posterior from before the choices became variants (it sampled ``normniveau``) is not a posterior of
+    anything the run samples: refused with the file, the entry and the remedy, before any draw is read."""
+    priors = load_priors()
+    draws = np.array([[0.5, priors["huishoudensgroei_2035"].point]] * 3)
+    with pytest.raises(UsageError, match=r"^oud/posterior.nc: holds draws of the policy choice normniveau, .*"
+                                         r"calibrate again"):
+        make_plan(priors, posterior=(("normniveau", "huishoudensgroei_2035"), draws, "oud/posterior.nc"))
 
 
 def test_output_index_accepts_short_names(plan):
