@@ -46,7 +46,7 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
     config = CONFIGS[config_name] if config_name != "prepare" else dataclasses.replace(CONFIGS["quick"], draws=10,
                                                                                         tune=10, chains=2)
     priors = calibration_priors(load_priors()).priors
-    model, info = build_model(priors)
+    model, info = build_model(priors, reparametrise=True)   # what the calibration samples
     t_build = time.perf_counter()
     warnings.filterwarnings("ignore")
     if sampler == "pymc":

@@ -37,7 +37,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from model.analysis.calibration import transforms
+from model.analysis.calibration import reparametrisation, transforms
 from model.analysis.report import evaluate_setting
 from model.deelopgaven.registry import KOLOMMEN, check_inputs, column_totals, evaluate
 from model.spec.data import Gebieden, load_gebieden
@@ -125,11 +125,12 @@ class ModelInfo:
     figures: tuple[Figure, ...]
     printed: np.ndarray
     settings: tuple[str, ...]
+    reparametrised: bool = False    # the capaciteit coordinates (model.analysis.calibration.reparametrisation)
 
 
 def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None,
                 figures: Sequence[Figure] = PUBLISHED, *, printed: Mapping[str, float] | None = None,
-                discrepancy_median: float = DISCREPANCY_MEDIAN):
+                discrepancy_median: float = DISCREPANCY_MEDIAN, reparametrise: bool = False):
     """The calibration model. Returns ``(pm.Model, ModelInfo)``.
 
     Variables (dims in brackets): ``z_onafhankelijk`` [parameter] independent N(0, 1) (the sampled ones); ``z``
@@ -139,6 +140,12 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
     ``gepubliceerd_waarde``); ``kolomtotaal`` [kolom] the Table 1.2 column totals (EUR, PM lines excluded) with the
     band entries drawn from their own priors, as the engine does. ``printed`` replaces printed values by figure
     name (e.g. simulated figures).
+
+    ``reparametrise``: sample the capaciteit ridge in its own coordinates where that is exact
+    (:mod:`model.analysis.calibration.reparametrisation`): the variables ``z_vrij`` [vrij] (the other independent
+    scores) and ``d_capaciteit`` [capaciteit_coordinaat] with a potential, ``z_onafhankelijk`` then a deterministic
+    of them. The same prior and posterior; NUTS's geometry differs. Such a model has no generative prior (its
+    ``d_capaciteit`` is flat before the potential): draw the prior from the model built without it.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -169,16 +176,41 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
     band_at = [setting_values(priors, s) for s in settings]
     band_names = [n for n, e in priors.entries.items() if e.band is not None]
     coords = {"parameter": list(names), "figuur": [f.name for f in figures], "kolom": list(KOLOMMEN)}
-    with pm.Model(coords=coords) as model:
-        z_indep = pm.Normal("z_onafhankelijk", 0.0, 1.0, dims="parameter")
-        # z = chol @ z_indep, written elementwise (no BLAS needed; PyTensor's pip build has none)
-        z = pm.Deterministic("z", pt.sum(pt.constant(chol) * z_indep[None, :], axis=1), dims="parameter")
-        x_all = pm.Deterministic("kental", transforms.values(z, [marginals[n] for n in names]), dims="parameter")
-        # one (1,)-vector per entry; a Split (its gradient is one Join) rather than ~90 scalar index operations
-        x = {n: pt.specify_shape(part, (1,))
-             for n, part in zip(names, pt.split(x_all, [1] * len(names), n_splits=len(names)))}
+    fixed: dict[str, Any] = {n: float(e.point) for n, e in priors.entries.items() if e.fixed}
+    rep = reparametrisation.plan(names, marginals, chol, [f.quantity for f in figures]) if reparametrise else None
+    ordered = [marginals[n] for n in names]
 
-        values: dict[str, Any] = {n: float(e.point) for n, e in priors.entries.items() if e.fixed}
+    def split(vector):
+        # one (1,)-vector per entry; a Split (its gradient is one Join) rather than ~90 scalar index operations
+        return {n: pt.specify_shape(part, (1,))
+                for n, part in zip(names, pt.split(vector, [1] * len(names), n_splits=len(names)))}
+
+    def correlate(z_indep):
+        # z = chol @ z_indep, written elementwise (no BLAS needed; PyTensor's pip build has none)
+        return pt.sum(pt.constant(chol) * z_indep[None, :], axis=1)
+
+    with pm.Model(coords=coords) as model:
+        if rep is None:
+            z_indep = pm.Normal("z_onafhankelijk", 0.0, 1.0, dims="parameter")
+        else:
+            # the capaciteit ridge in its own coordinates (model.analysis.calibration.reparametrisation)
+            free = [i for i in range(len(names)) if i not in rep.replaced]
+            model.add_coord("vrij", [names[i] for i in free])
+            model.add_coord("capaciteit_coordinaat", list(reparametrisation.COORDINATES))
+            z_free = pm.Normal("z_vrij", 0.0, 1.0, dims="vrij")
+            d = pm.Flat("d_capaciteit", dims="capaciteit_coordinaat")
+            z0 = pt.set_subtensor(pt.zeros(len(names))[np.asarray(free, dtype="int64")], z_free)
+            x0 = {**fixed, **data, **split(transforms.values(correlate(z0), ordered))}
+            t0 = reparametrisation.toevoeging(x0, 0.0)
+            t1 = reparametrisation.toevoeging(x0, 1.0)
+            z_full, log_density = reparametrisation.scores(rep, d, z0, chol, x0, t0, t1)
+            pm.Potential("capaciteit_coordinaten", log_density)
+            z_indep = pm.Deterministic("z_onafhankelijk", z_full, dims="parameter")
+        z = pm.Deterministic("z", correlate(z_indep), dims="parameter")
+        x_all = pm.Deterministic("kental", transforms.values(z, ordered), dims="parameter")
+        x = split(x_all)
+
+        values: dict[str, Any] = dict(fixed)
         values.update(x)
         for n in band_names:
             own = x[n] if n in x else pt.constant(np.array([priors[n].point], dtype=np.float64))
@@ -201,5 +233,6 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
         pm.Normal("gepubliceerd", mu=mu, sigma=sd, observed=y_data, dims="figuur")
         totals = column_totals(lines)
         pm.Deterministic("kolomtotaal", pt.stack([pick(totals[k], -1) for k in KOLOMMEN]), dims="kolom")
-    info = ModelInfo(names=names, marginals=marginals, chol=chol, figures=figures, printed=y, settings=settings)
+    info = ModelInfo(names=names, marginals=marginals, chol=chol, figures=figures, printed=y, settings=settings,
+                     reparametrised=rep is not None)
     return model, info

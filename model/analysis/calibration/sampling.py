@@ -1,8 +1,9 @@
 """Sampling the calibration model with NUTS (PyMC) and judging the result with ArviZ.
 
 :func:`sample` runs PyMC's NUTS on the latent scores of all non-fixed entries (entries no figure depends on keep
-their prior), with a dense mass matrix (``jitter+adapt_full``: the printed totals pin down sums and products of
-many entries, narrow ridges not aligned with any one axis), and checks R-hat, bulk and tail ESS and divergences
+their prior; the capaciteit ridge in its own coordinates, :mod:`model.analysis.calibration.reparametrisation`), with
+a dense mass matrix (``jitter+adapt_full``: the printed totals pin down sums and products of many entries, narrow
+ridges not aligned with any one axis), and checks R-hat, bulk and tail ESS and divergences
 (:func:`diagnose`). A run that fails its diagnostics is marked not usable, with a message naming each failed
 check and its worst parameter.
 
@@ -131,23 +132,27 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
     if cores is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         cores = max(1, min(config.chains, cpus))
-    model, info = build_model(priors, gebieden, figures, printed=printed)
+    model, info = build_model(priors, gebieden, figures, printed=printed, reparametrise=True)
+    # the prior predictive from the model in the entries' own scores (the same prior; a reparametrised model has
+    # no generative prior)
+    prior_model = model if prior_draws <= 0 or not info.reparametrised else \
+        build_model(priors, gebieden, figures, printed=printed)[0]
     mode = compile_mode()
     t_build = time.perf_counter()
-    with model, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
         prior_idata = None if prior_draws <= 0 else pm.sample_prior_predictive(
             draws=prior_draws,
             var_names=["kental", "z", "figuur_model", "kolomtotaal", "sigma_discrepantie", "gepubliceerd"],
-            random_seed=seed + 7919, compile_kwargs={"mode": mode})
+            random_seed=seed + 7919, compile_kwargs={"mode": mode}, model=prior_model)
         t_prior = time.perf_counter()
-        idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=cores, random_seed=seed,
-                          init=config.init, target_accept=config.target_accept, max_treedepth=config.max_treedepth,
+        idata = pm.sample(model=model, draws=config.draws, tune=config.tune, chains=config.chains, cores=cores,
+                          random_seed=seed, init=config.init, target_accept=config.target_accept, max_treedepth=config.max_treedepth,
                           progressbar=progressbar, compute_convergence_checks=False,
                           idata_kwargs={"log_likelihood": False}, compile_kwargs={"mode": mode})
         t_sample = time.perf_counter()
-        pm.sample_posterior_predictive(idata, var_names=["gepubliceerd"], random_seed=seed + 104729,
+        pm.sample_posterior_predictive(idata, var_names=["gepubliceerd"], random_seed=seed + 104729, model=model,
                                        extend_inferencedata=True, progressbar=progressbar, compile_kwargs={"mode": mode})
     if prior_idata is not None:
         idata.extend(prior_idata)
