@@ -143,9 +143,9 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
 
     ``reparametrise``: sample the capaciteit ridge in its own coordinates where that is exact
     (:mod:`model.analysis.calibration.reparametrisation`): the variables ``z_vrij`` [vrij] (the other independent
-    scores) and ``d_capaciteit`` [capaciteit_coordinaat] with a potential, ``z_onafhankelijk`` then a deterministic
-    of them. The same prior and posterior; NUTS's geometry differs. Such a model has no generative prior (its
-    ``d_capaciteit`` is flat before the potential): draw the prior from the model built without it.
+    scores) and ``coordinaten`` [coordinaat] with a potential, ``z_onafhankelijk`` then a deterministic of them.
+    The same prior and posterior; NUTS's geometry differs. Such a model has no generative prior (its
+    ``coordinaten`` are flat before the potential): draw the prior from the model built without it.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -196,15 +196,16 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
             # the capaciteit ridge in its own coordinates (model.analysis.calibration.reparametrisation)
             free = [i for i in range(len(names)) if i not in rep.replaced]
             model.add_coord("vrij", [names[i] for i in free])
-            model.add_coord("capaciteit_coordinaat", list(reparametrisation.COORDINATES))
+            model.add_coord("coordinaat", list(rep.coordinates))
             z_free = pm.Normal("z_vrij", 0.0, 1.0, dims="vrij")
-            d = pm.Flat("d_capaciteit", dims="capaciteit_coordinaat")
+            coordinates = pm.Flat("coordinaten", dims="coordinaat")
             z0 = pt.set_subtensor(pt.zeros(len(names))[np.asarray(free, dtype="int64")], z_free)
-            x0 = {**fixed, **data, **split(transforms.values(correlate(z0), ordered))}
-            t0 = reparametrisation.toevoeging(x0, 0.0)
-            t1 = reparametrisation.toevoeging(x0, 1.0)
-            z_full, log_density = reparametrisation.scores(rep, d, z0, chol, x0, t0, t1)
-            pm.Potential("capaciteit_coordinaten", log_density)
+
+            def values_of(z_indep):
+                return {**fixed, **data, **split(transforms.values(correlate(z_indep), ordered))}
+
+            z_full, log_density = reparametrisation.scores(rep, coordinates, z0, chol, values_of)
+            pm.Potential("coordinaten_dichtheid", log_density)
             z_indep = pm.Deterministic("z_onafhankelijk", z_full, dims="parameter")
         z = pm.Deterministic("z", correlate(z_indep), dims="parameter")
         x_all = pm.Deterministic("kental", transforms.values(z, ordered), dims="parameter")
