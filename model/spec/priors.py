@@ -268,10 +268,23 @@ class PriorSet:
         return {n: e.value(setting) for n, e in self.entries.items()}
 
 
+def sample_support(entry: PriorEntry) -> tuple[tuple[float, float], str]:
+    """Where the entry's own prior puts its draws, and what to call that range: the hard bounds, except for the
+    families that ignore them (``model.spec.fitting``: normal, the real line; lognormal, the positive reals), whose
+    draws the engine takes beyond the bounds too."""
+    family = entry.spec.family
+    if family == "normal":
+        return (-math.inf, math.inf), "the support of its normal prior"
+    if family == "lognormal":
+        return (0.0, math.inf), "the support of its lognormal prior (open at 0)"
+    return entry.bounds, "the hard bounds"
+
+
 def check_joint_draws(names: tuple[str, ...], draws, priors: PriorSet, where: str) -> None:
     """Joint draws of entries (a posterior: ``draws`` (rows, len(names))) must name entries of ``priors`` and lie,
-    finite, inside each entry's hard bounds; else a :class:`PriorError` naming ``where``, the entry and how many
-    draws fail."""
+    finite, where each entry's prior puts its draws (:func:`sample_support`: its hard bounds, or the support of a
+    normal or lognormal prior, which ignores them); else a :class:`PriorError` naming ``where``, the entry and how
+    many draws fail."""
     import numpy as np
 
     draws = np.asarray(draws, dtype=float)
@@ -280,13 +293,15 @@ def check_joint_draws(names: tuple[str, ...], draws, priors: PriorSet, where: st
     for i, name in enumerate(names):
         if name not in priors.entries:
             raise PriorError(f"{where}: {short(name)}: no such prior entry in {priors.directory}")
-        lo, hi = priors[name].bounds
+        (lo, hi), what = sample_support(priors[name])
         col = draws[:, i]
         bad = ~np.isfinite(col) | (col < lo) | (col > hi)
+        if priors[name].spec.family == "lognormal":
+            bad |= col <= 0.0        # an open support
         if bad.any():
             example = col[np.flatnonzero(bad)[0]]
             raise PriorError(f"{where}: {name}: {int(bad.sum()):,} of {col.size:,} draws are not finite or lie outside "
-                             f"the hard bounds [{lo:g}, {hi:g}] of the entry (e.g. {example:g})")
+                             f"{what} [{lo:g}, {hi:g}] of the entry (e.g. {example:g})")
 
 
 def load_priors(directory: str | Path | None = None, *, fit: bool = True) -> PriorSet:

@@ -194,3 +194,22 @@ def test_joint_draws_outside_their_entrys_bounds_are_refused(plan, value, fragme
         make_plan(plan.priors, posterior=(("aandeel_kwetsbare_woningen",), draws, "run-x/posterior.nc"))
     with pytest.raises(PriorError, match="no such prior entry"):
         make_plan(plan.priors, posterior=(("bestaat_niet",), draws, "run-x/posterior.nc"))
+
+
+def test_joint_draws_of_a_lognormal_entry_may_pass_its_hard_bounds_as_its_prior_does(plan):
+    """A normal or lognormal prior ignores the entry's hard bounds (model.spec.fitting): the engine's own draws of
+    fte_per_1000_m2_voorziening (lognormal, P95 8, bounds [0, 50]) pass 50 about once in 15,000, and so does a
+    posterior that leaves the entry at its prior. Such rows are accepted; a row outside the lognormal's support
+    (0 or below, or not finite) is not."""
+    from model.errors import PriorError
+
+    entry = plan.priors["fte_per_1000_m2_voorziening"]
+    assert entry.spec.family == "lognormal" and entry.bounds == (0.0, 50.0)
+    draws = np.full((10, 1), 2.0)
+    draws[3, 0] = 80.1
+    make_plan(plan.priors, posterior=(("fte_per_1000_m2_voorziening",), draws, "run-x/posterior.nc"))
+    for value in (0.0, -1.0, np.inf):
+        draws[3, 0] = value
+        with pytest.raises(PriorError, match=r"^run-x/posterior.nc: fte_per_1000_m2_voorziening: 1 of 10 draws are "
+                                             r"not finite or lie outside the support of its lognormal prior"):
+            make_plan(plan.priors, posterior=(("fte_per_1000_m2_voorziening",), draws, "run-x/posterior.nc"))
