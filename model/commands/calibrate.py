@@ -20,7 +20,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from model.jobs.calibrate import calibrate_job
 
     config = QUICK if args.quick else FULL
-    changed = {k: getattr(args, k) for k in ("draws", "tune", "chains", "max_treedepth") if getattr(args, k) is not None}
+    changed = {k: getattr(args, k) for k in ("draws", "tune", "chains", "max_treedepth", "sampler") if getattr(args, k) is not None}
     if changed:
         config = dataclasses.replace(config, name=f"{config.name}-aangepast", **changed)
     job = calibrate_job(args.priors, config, args.seed, out=args.out, cores=args.cores, progressbar=args.progress)
@@ -28,8 +28,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     c = d["checks"]
     m = job.manifest
     print(f"run folder: {job.path}")
-    print(f"config {config.name}: {config.chains} chains x {config.draws} draws (tune {config.tune}, target_accept "
-          f"{config.target_accept}), {m['results']['n_parameters']} parameters, {m['results']['n_figures']} "
+    print(f"config {config.name}: {config.sampler}, {config.chains} chains x {config.draws} draws (tune {config.tune}, "
+          f"target_accept {config.target_accept}), {m['results']['n_parameters']} parameters, {m['results']['n_figures']} "
           f"published figures; {m['timings_s']['total']:.0f} s")
     ps = m["results"]["prior_set"]
     print(f"priors: {ps['name']}" + (f" ({ps['file']}: {len(ps['replaced'])} report-anchored entries replaced by "
@@ -46,7 +46,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "calibrate", help="Bayesian calibration (PyMC NUTS) of the kentallen against the report's published figures",
+        "calibrate",
+        help="Bayesian calibration (NUTS: nutpie, or PyMC) of the kentallen against the report's published figures",
         description="Calibrate the priors against the published figures; writes a new run folder under --out. "
                     "Exits 1 when the diagnostics fail (the run is written but marked usable: false).")
     p.add_argument("--quick", action="store_true",
@@ -55,6 +56,8 @@ def register(sub) -> None:
     p.add_argument("--tune", type=non_negative_int, default=None,
                    help="tuning steps per chain (default: the configuration's)")
     p.add_argument("--chains", type=positive_int, default=None, help="chains (default: the configuration's)")
+    p.add_argument("--sampler", choices=("nutpie", "pymc"), default=None,
+                   help="NUTS implementation (default nutpie, numba backend; pymc: PyMC's own NUTS)")
     p.add_argument("--max-treedepth", type=positive_int, default=None,
                    help="cap each NUTS trajectory at 2**N leapfrog steps (default: the configuration's, 10); a lower "
                         "cap is cheaper and mixes worse")

@@ -29,7 +29,7 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from model.analysis.calibration.sampling import FULL, Calibration, Config, cost, sample
+from model.analysis.calibration.sampling import FULL, SAMPLERS, Calibration, Config, cost, sample
 from model.analysis.calibration.tables import ppc_table, prior_posterior_table
 from model.errors import PriorError
 from model.output import plots
@@ -119,10 +119,10 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
             tmp, "calibrate",
             arguments={"config": config.name, "draws": config.draws, "tune": config.tune, "chains": config.chains,
                        "target_accept": config.target_accept, "init": config.init,
-                       "max_treedepth": config.max_treedepth,
+                       "max_treedepth": config.max_treedepth, "sampler_name": config.sampler,
                        "thresholds": asdict(config.thresholds), "cores": cal.diagnostics["cores"],
                        "priors": priors.directory, "prior_draws": prior_draws, "printed_replaced": sorted(printed or {}),
-                       "figures": [f.name for f in info.figures], "sampler": "pymc NUTS",
+                       "figures": [f.name for f in info.figures], "sampler": SAMPLERS[config.sampler],
                        "prior_set": used.name},
             inputs=input_hashes(priors, gebieden),
             random={"seed": seed, "stream": "PyMC random_seed (chains seeded by PyMC from it); prior predictive "

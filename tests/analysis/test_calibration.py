@@ -74,6 +74,9 @@ def test_configurations_differ_in_length_not_in_thresholds():
     assert QUICK.thresholds == FULL.thresholds == Thresholds()
     assert QUICK.draws * QUICK.chains < FULL.draws * FULL.chains
     assert QUICK.chains >= 4    # R-hat over ~90 parameters with fewer chains exceeds 1.01 by chance
+    assert QUICK.sampler == FULL.sampler == "nutpie"
+    with pytest.raises(ValueError, match=r"configuration x: sampler: unknown sampler 'stan'"):
+        Config("x", draws=1, tune=1, chains=1, target_accept=0.9, sampler="stan")
 
 
 # ------------------------------------------------------------------------------------------ one definition
@@ -173,7 +176,7 @@ def test_failing_diagnostics_make_a_run_unusable():
 def test_a_sampled_run_is_judged_by_its_own_thresholds(cal_priors):
     """Whatever the seed gives, the verdict is the thresholds applied to the run's diagnostics, and the message
     names every failed check. (The verdict's logic needs no good posterior: a short run keeps the test quick.)"""
-    tiny = dataclasses.replace(SHORT, draws=60, tune=60, max_treedepth=5)
+    tiny = dataclasses.replace(SHORT, draws=60, tune=60, max_treedepth=5, sampler="pymc")
     cal = sample(cal_priors, tiny, seed=4, prior_draws=0)
     checks = cal.diagnostics["checks"]
     failed = [k for k, c in checks.items() if not c["pass"]]

@@ -6,7 +6,10 @@
 * each score is mapped to the entry's value by the engine's transform written in PyTensor
   (``model.analysis.calibration.transforms``); fixed entries are constants;
 * the kernels are the registry's plain functions (``model.deelopgaven.registry.evaluate``) applied to PyTensor
-  variables; data quantities (CBS) are constants.
+  variables; data quantities (CBS) are constants;
+* what NUTS samples (``reparametrise=True``, as :func:`model.analysis.calibration.sampling.sample` builds it): the
+  same scores, except that the capaciteit ridge is sampled in its own coordinates, an exact change of variables
+  (``model.analysis.calibration.reparametrisation``).
 
 Observations. ``model.spec.published.PUBLISHED`` is the one table of the report's printed figures. Each row
 names the model quantity it measures and the *setting* of the band entries (``normniveau``, ``vraagjaar``) at
