@@ -125,8 +125,9 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
                        "figures": [f.name for f in info.figures], "sampler": SAMPLERS[config.sampler],
                        "prior_set": used.name},
             inputs=input_hashes(priors, gebieden),
-            random={"seed": seed, "stream": "PyMC random_seed (chains seeded by PyMC from it); prior predictive "
-                                            "seed + 7919, posterior predictive seed + 104729", "chunk_size": None},
+            random={"seed": seed, "stream": f"{SAMPLERS[config.sampler]}: seed {seed} (the chains seeded by the "
+                                            "sampler from it); prior predictive seed + 7919, posterior predictive "
+                                            "seed + 104729 (PyMC)", "chunk_size": None},
             timings={**cal.timings, "total": time.perf_counter() - t0},
             results={"usable": cal.usable, "message": cal.message, "config": config.name, "checks": checks,
                      "prior_set": used.manifest(),

@@ -171,6 +171,9 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
                               compile_kwargs={"mode": mode})
             t_compile = None
         t_sample = time.perf_counter()
+        # the potential of the capaciteit coordinates is part of the prior of the parameters; the predictive of the
+        # printed figures given a posterior draw of every parameter does not depend on it
+        warnings.filterwarnings("ignore", message="The effect of Potentials on other parameters is ignored")
         pm.sample_posterior_predictive(idata, var_names=["gepubliceerd"], random_seed=seed + 104729, model=model,
                                        extend_inferencedata=True, progressbar=progressbar, compile_kwargs={"mode": mode})
     if prior_idata is not None:
