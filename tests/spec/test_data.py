@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.errors import PriorError
-from model.spec.data import DATA_DIR, MEMBERSHIP_FILE, REGION_CLASS_FILE, REGIOS, load_gebieden
+from model.spec.data import (CONFIDENCES, DATA_DIR, INDICATOREN, KWB2025_FILE, KWB_INWONERS_TOLERANCE, MEMBERSHIP_FILE,
+                             REGION_CLASS_FILE, REGIOS, WOONDEALS_FILE, _kwb2025, load_gebieden)
 
 # docs/sources.md §1: region -> (number of gemeenten, inhabitants 1-1-2024, dwellings 1-1-2024), CBS KWB 2024
 PER_REGIO = {
@@ -255,3 +256,118 @@ def test_any_bytes_as_the_membership_file_are_loaded_or_refused_never_a_crash(tm
     with pytest.raises(PriorError) as exc:      # random bytes never form a valid membership file
         load_gebieden(data_dir=data_dir)
     assert str(exc.value).startswith(f"{MEMBERSHIP_FILE}: ")
+
+
+# --------------------------------------------------------------------------------------------------- KWB 2025
+# CBS 86165NED, Kerncijfers wijken en buurten 2025, the national row NL00 (1 Jan 2025), as CBS publishes it
+NL00_2025 = {"inwoners": 18_044_027, "huishoudens": 8_430_352, "woningen": 8_274_478}
+
+
+def _kwb_rows() -> list[dict]:
+    with (DATA_DIR / KWB2025_FILE).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_kwb2025_national_row_and_sums_are_as_cbs_publishes_them(gebieden):
+    rows = _kwb_rows()
+    nl = [r for r in rows if r["code"] == "NL00"]
+    assert len(nl) == 1 and {k: int(nl[0][k]) for k in NL00_2025} == NL00_2025
+    national, per_gemeente = _kwb2025(DATA_DIR / KWB2025_FILE)
+    assert {k: national[k] for k in NL00_2025} == NL00_2025
+    assert len(per_gemeente) == 87                                   # 81 members and the 6 candidates
+    for k in NL00_2025:
+        assert sum(v[k] for v in per_gemeente.values()) < national[k]
+    # the 81 members: the sums of the carrier (data/kwb2025_verificatie.md)
+    assert gebieden.huishoudens.sum() == 1_485_690
+    assert gebieden.indicatoren["inwoners"].sum() == 3_196_689
+    assert gebieden.indicatoren["woningen"].sum() == 1_503_612
+    assert gebieden.quantities()["huishoudens_2025"] == 1_485_690
+
+
+def test_every_member_and_candidate_has_kwb2025_figures_close_to_kwb2024():
+    every = load_gebieden(confidences=CONFIDENCES)
+    assert len(every.gm_code) == 87
+    change = every.indicatoren["inwoners"] / every.inwoners - 1
+    assert np.all(np.abs(change) <= KWB_INWONERS_TOLERANCE)
+    assert np.max(np.abs(change)) > 0.03          # Westerwolde (Ter Apel): +3.6%, why the tolerance is 5%
+    assert np.all(every.huishoudens <= every.indicatoren["inwoners"])
+    for name, values in every.indicatoren.items():
+        assert values.shape == (87,) and name in INDICATOREN
+        if name not in ("woondeal_per_woning", "winkelleegstand"):
+            assert np.all(np.isfinite(values)), name
+
+
+def test_indicators_where_a_figure_names_the_gemeente_and_nan_elsewhere(gebieden):
+    i = {c: k for k, c in enumerate(gebieden.gm_code)}
+    deal, vacancy = gebieden.indicatoren["woondeal_per_woning"], gebieden.indicatoren["winkelleegstand"]
+    won = gebieden.indicatoren["woningen"]
+    assert deal[i["GM0153"]] == pytest.approx(100 * 5040 / won[i["GM0153"]])          # Enschede, its own deal
+    twente = [c for c, r in zip(gebieden.gm_code, gebieden.regio) if r == "Twente" and c != "GM0153"]
+    # the rest of Twente: the region's 14,100 less Enschede's 5,040, over the other 13 gemeenten's dwellings
+    expected = 100 * (14_100 - 5_040) / sum(won[i[c]] for c in twente)
+    assert all(deal[i[c]] == pytest.approx(expected) for c in twente)
+    assert np.isnan(deal[i["GM0400"]])                                                 # Den Helder: no agreement
+    assert vacancy[i["GM0984"]] == pytest.approx(18.4 / 6.8)                           # Venray / NL Locatus
+    assert vacancy[i["GM0893"]] == pytest.approx(28 / 14)                              # Bergen (L.) / NL CBS LML
+    assert np.isfinite(vacancy).sum() == 7 and np.isfinite(deal).sum() == 22
+
+
+def _kwb_copy(tmp_path, edit) -> Path:
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    path = data_dir / KWB2025_FILE
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return data_dir
+
+
+def _kwb_field(code: str, column: str, value: str):
+    def edit(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        header = lines[0].rstrip("\n").split(",")
+        for n, line in enumerate(lines):
+            row = line.rstrip("\n").split(",")
+            if len(row) > 1 and row[1] == code:
+                row[header.index(column)] = value
+                lines[n] = ",".join(row) + "\n"
+        return "".join(lines)
+    return edit
+
+
+BAD_KWB = {
+    "no national row": (lambda t: "".join(x for x in t.splitlines(keepends=True) if ",NL00," not in x),
+                        f"{KWB2025_FILE}: \\(file\\): no national row NL00"),
+    "households above the national row": (_kwb_field("GM0153", "huishoudens", "9000000"),
+                                          f"{KWB2025_FILE}: line \\d+: huishoudens: .* is more than"),
+    "a gemeente above the nation": (_kwb_field("NL00", "huishoudens", "50000"),
+                                    f"{KWB2025_FILE}: line \\d+: huishoudens: GM\\d{{4}} has .* not less than"),
+    "percentage above 100": (_kwb_field("GM0153", "corporatie_pct", "130"),
+                             f"{KWB2025_FILE}: line \\d+: corporatie_pct: 130 outside \\[0, 100\\]"),
+    "urbanity 6": (_kwb_field("GM0153", "stedelijkheid", "6"),
+                   f"{KWB2025_FILE}: line \\d+: stedelijkheid: 6 outside \\[1, 5\\]"),
+    "text": (_kwb_field("GM0153", "woz_k", "veel"), f"{KWB2025_FILE}: line \\d+: woz_k: not a number: 'veel'"),
+    "a member's row missing": (lambda t: "".join(x for x in t.splitlines(keepends=True) if ",GM0153," not in x),
+                               f"{MEMBERSHIP_FILE}: line \\d+: gm_code: GM0153 \\(Enschede\\) has no row in"),
+    "inhabitants a tenth off": (_kwb_field("GM0153", "inwoners", "145000"),
+                                f"{MEMBERSHIP_FILE}: line \\d+: inwoners_1jan2024: .* differ by -10.\\d%"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_KWB))
+def test_bad_kwb2025_data_is_refused_naming_file_line_and_field(tmp_path, case):
+    edit, pattern = BAD_KWB[case]
+    with pytest.raises(PriorError, match=f"^{pattern}"):
+        load_gebieden(data_dir=_kwb_copy(tmp_path, edit))
+
+
+def test_a_housing_agreement_naming_a_bad_code_or_without_source_is_refused(tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    path = data_dir / WOONDEALS_FILE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(",GM0715,", ",GX0715,"), encoding="utf-8")
+    with pytest.raises(PriorError, match=f"^{WOONDEALS_FILE}: line \\d+: gm_codes: not a CBS municipality code"):
+        load_gebieden(data_dir=data_dir)
+    path.write_text(text.replace("https://www.onbegrensdzeeuwsvlaanderen.nl/actueel/wonen-zeeland", ""),
+                    encoding="utf-8")
+    with pytest.raises(PriorError, match=f"^{WOONDEALS_FILE}: line \\d+: source_url: empty"):
+        load_gebieden(data_dir=data_dir)
