@@ -101,7 +101,7 @@ def numpy_implementation(plan, draws: int, seed: int, chunk: int) -> np.ndarray:
     from model.engine.run import chunk_bounds
 
     marginals = plan.marginals
-    _, weights, _ = output_definitions(plan.gebieden)
+    _, weights, _ = output_definitions()
     direct = effective_weights(weights, len(plan.line_names))   # every output as weights on the lines
     sums = np.zeros(len(plan.outputs))
     for k, _, m in chunk_bounds(draws, chunk):

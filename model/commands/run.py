@@ -12,6 +12,7 @@ from model.engine.stream import DEFAULT_CHUNK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from model.analysis.regionaal import regionaal_json
     from model.engine import codegen
     from model.jobs.run import run_job
     from model.output.tables import (
@@ -54,6 +55,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out["run_dir"] = str(job.path)
         out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
         out["afhankelijkheid"] = job.manifest["results"]["afhankelijkheid"]   # None for a streamed run
+        out["regionaal"] = regionaal_json(job.regionaal[job.rows[0]["variant"]])
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     if job.posterior:
@@ -63,7 +65,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"hoofdvariant {job.rows[0]['variant']}\n")
     print(overview_table(job.rows, others=others))
     print()
-    print(regional_table(job.rows))
+    print(regional_table(job.regionaal[job.rows[0]["variant"]]))
     if job.manifest["results"]["afhankelijkheid"]:
         print()
         print(dependence_table(job.manifest["results"]["afhankelijkheid"]))

@@ -24,7 +24,6 @@ def beheer_onderhoud(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikb
 DEELOPGAVE = Deelopgave(
     naam="beheer_onderhoud", titel="Beheer en onderhoud nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="exploitatielasten", inputs=arguments(beheer_onderhoud), kernel=beheer_onderhoud, pm=True, band=True,
-    verdeelsleutel="inwoners",
     lines=(Line("beheer_onderhoud", betaler="publiek", kostensoort="exploitatie",
                 long_name="PM: beheer en onderhoud nieuwe voorzieningen"),),
 )

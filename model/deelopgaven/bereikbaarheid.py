@@ -93,7 +93,7 @@ def bereikbaarheid(
 DEELOPGAVE = Deelopgave(
     naam="bereikbaarheid", titel="Investeringsopgave vastgoed voor bereikbaarheid voorzieningen",
     doel="voorzieningen", kolom="investeringsopgave", inputs=arguments(bereikbaarheid), kernel=bereikbaarheid,
-    band=True, verdeelsleutel="inwoners",
+    band=True,
     lines=(
         Line("bereikbaarheid_commercieel", betaler="privaat", kostensoort="investering",
              long_name="Bereikbaarheid voorzieningen: commercieel te exploiteren functies"),

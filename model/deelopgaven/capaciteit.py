@@ -66,7 +66,7 @@ def capaciteit(huishoudens_npvr, normniveau, vraagjaar, huishoudensgroei_2035,
 DEELOPGAVE = Deelopgave(
     naam="capaciteit", titel="Investeringsopgave vastgoed voor voldoende capaciteit voorzieningen",
     doel="voorzieningen", kolom="investeringsopgave", inputs=arguments(capaciteit), kernel=capaciteit,
-    band=True, verdeelsleutel="inwoners", own_loop=True,
+    band=True, own_loop=True,
     lines=(
         Line("capaciteit_publiek", betaler="publiek", kostensoort="investering",
              long_name="Capaciteit voorzieningen: publiek deel"),

@@ -10,7 +10,7 @@ Regions whose municipalities score in the worst 10% of NL on several indicators 
 
 for the seven themes (lokale economie, werk & inkomen, onderwijs, gezondheid & zorg, opvoeding,
 hulpverlening, participatie). Two auxiliary lines split the total over the two region classes (by effective
-inhabitants), which the regional breakdown divides over regions by inhabitants. Regions with no bad indicator (§4.2: Achterhoek, Noard-Fryslân,
+inhabitants), which the regional allocation divides over the gemeenten of each class (priors/verdeling/verdeelsleutels.yaml). Regions with no bad indicator (§4.2: Achterhoek, Noard-Fryslân,
 Zuidoost-Friesland, Noord-Limburg, Twente) get none. Column: publieke (rest)opgave.
 Priors: ``priors/gezonde_toekomst.yaml``; region classes: ``data/npvr_regio_indicatoren.csv``.
 Tests: ``tests/analysis/test_report.py``.
@@ -52,12 +52,11 @@ def gezonde_toekomst(inwoners_regio_meerdere_2024, inwoners_regio_niet_genoemd_2
 DEELOPGAVE = Deelopgave(
     naam="gezonde_toekomst", titel="Gezonde en kansrijke toekomst", doel="gezonde_toekomst",
     kolom="publieke_restopgave", inputs=arguments(gezonde_toekomst), kernel=gezonde_toekomst,
-    verdeelsleutel="gezonde_toekomst",
     lines=tuple(Line(f"gezonde_toekomst_{t}", betaler="publiek", kostensoort="programmakosten",
                      long_name=f"Gezonde en kansrijke toekomst: thema {t.replace('_', ' ')}") for t in THEMAS) + (
-        Line("gezonde_toekomst_regio_meerdere", hulp=True,
+        Line("gezonde_toekomst_regio_meerdere", hulp=True, deel=True,
              long_name="Gezonde toekomst: deel in regio's met meerdere slechte indicatoren (regionale verdeling)"),
-        Line("gezonde_toekomst_regio_niet_genoemd", hulp=True,
+        Line("gezonde_toekomst_regio_niet_genoemd", hulp=True, deel=True,
              long_name="Gezonde toekomst: deel in regio's die §4.2 niet noemt (regionale verdeling)"),
     ),
 )

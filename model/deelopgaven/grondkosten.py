@@ -22,7 +22,6 @@ def grondkosten(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikbaarhe
 DEELOPGAVE = Deelopgave(
     naam="grondkosten", titel="Grondkosten nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="investeringsopgave", inputs=arguments(grondkosten), kernel=grondkosten, pm=True, band=True,
-    verdeelsleutel="inwoners",
     lines=(Line("grondkosten", betaler="publiek", kostensoort="investering",
                 long_name="PM: grondkosten nieuwe voorzieningen"),),
 )

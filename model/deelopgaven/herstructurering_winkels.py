@@ -21,7 +21,6 @@ def herstructurering_winkels(leegstand_winkels_m2_langdurig, aandeel_leegstand_a
 DEELOPGAVE = Deelopgave(
     naam="herstructurering_winkels", titel="Herstructurering winkelgebieden", doel="veilig_leefbaar",
     kolom="publieke_restopgave", inputs=arguments(herstructurering_winkels), kernel=herstructurering_winkels,
-    verdeelsleutel="inwoners",
     lines=(Line("herstructurering_winkels", betaler="publiek", kostensoort="onrendabele_top",
                 long_name="Herstructurering winkelgebieden"),),
 )

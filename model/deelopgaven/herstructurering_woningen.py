@@ -24,7 +24,6 @@ def herstructurering_woningen(woningen_npvr, aandeel_kwetsbare_woningen, restopg
 DEELOPGAVE = Deelopgave(
     naam="herstructurering_woningen", titel="Herstructurering woningen restopgave", doel="veilig_leefbaar",
     kolom="investeringsopgave", inputs=arguments(herstructurering_woningen), kernel=herstructurering_woningen,
-    verdeelsleutel="woningen",
     lines=(
         Line("herstructurering_woningen_publiek", betaler="publiek", kostensoort="onrendabele_top",
              long_name="Herstructurering woningen: publieke restopgave"),

@@ -25,7 +25,6 @@ def leefbaarheid_veiligheid(inwoners_npvr, aandeel_inwoners_kwetsbare_gebieden,
 DEELOPGAVE = Deelopgave(
     naam="leefbaarheid_veiligheid", titel="Opgave leefbaarheid en veiligheid", doel="veilig_leefbaar",
     kolom="publieke_restopgave", inputs=arguments(leefbaarheid_veiligheid), kernel=leefbaarheid_veiligheid,
-    verdeelsleutel="inwoners",
     lines=(
         Line("leefbaarheid_openbare_ruimte", betaler="publiek", kostensoort="programmakosten",
              long_name="Leefbaarheid: investeringen in de openbare ruimte"),

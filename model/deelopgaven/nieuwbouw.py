@@ -21,7 +21,6 @@ def nieuwbouw(nieuwbouw_woningen_npvr, restopgave_toerekenbaar_per_woning, resto
 DEELOPGAVE = Deelopgave(
     naam="nieuwbouw", titel="Nieuwbouwopgave (restopgave toerekenbare en niet-toerekenbare PORT)",
     doel="veilig_leefbaar", kolom="publieke_restopgave", inputs=arguments(nieuwbouw), kernel=nieuwbouw,
-    verdeelsleutel="woningen",
     lines=(Line("nieuwbouw", betaler="publiek", kostensoort="onrendabele_top",
                 long_name="Nieuwbouw: restopgave toerekenbare en niet-toerekenbare PORT"),),
 )

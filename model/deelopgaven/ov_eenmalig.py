@@ -20,7 +20,6 @@ def ov_eenmalig(aantal_npvr_provincies, eenmalige_ov_kosten_per_provincie):
 DEELOPGAVE = Deelopgave(
     naam="ov_eenmalig", titel="Opgave verbetering publiek OV (infra en datakosten)", doel="voorzieningen",
     kolom="publieke_restopgave", inputs=arguments(ov_eenmalig), kernel=ov_eenmalig,
-    verdeelsleutel="inwoners",
     lines=(Line("ov_eenmalig", betaler="publiek", kostensoort="investering",
                 long_name="Verbetering publiek OV: eenmalige infra- en datakosten"),),
 )

@@ -27,7 +27,6 @@ def personeel(bereikbaarheid_commercieel, bereikbaarheid_publiek, bereikbaarheid
 DEELOPGAVE = Deelopgave(
     naam="personeel", titel="Gespecialiseerd personeel nieuwe voorzieningen (PM)", doel="voorzieningen",
     kolom="exploitatielasten", inputs=arguments(personeel), kernel=personeel, pm=True, band=True,
-    verdeelsleutel="inwoners",
     lines=(Line("personeel", betaler="publiek", kostensoort="exploitatie",
                 long_name="PM: gespecialiseerd personeel nieuwe voorzieningen"),),
 )

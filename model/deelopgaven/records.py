@@ -16,6 +16,8 @@ class Line:
     eenheid: str = "EUR"
     long_name: str = ""
     hulp: bool = False                  # auxiliary quantity passed to later kernels, not a cost line
+    deel: bool = False                  # (hulp) a part of its deelopgave's amount that the regional allocation
+                                        # divides on its own (priors/verdeling/verdeelsleutels.yaml, `delen`)
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,6 @@ class Deelopgave:
     kernel: Callable
     pm: bool = False                     # PM: reported on its own line, never in the report's totals
     band: bool = False                   # the report prints a bandwidth (laag/hoog) for this deelopgave
-    verdeelsleutel: str = "inwoners"     # allocation key to regions: inwoners / woningen / gezonde_toekomst
     own_loop: bool = False               # compiled: evaluated in a loop over the draws of its own, which
                                          # vectorises when its kernel is straight-line code declared
                                          # @kernel(inline=True) (model.deelopgaven.kernels, model.engine.codegen)

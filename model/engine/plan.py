@@ -1,11 +1,11 @@
 """The engine's plan of a run: which entries are sampled, their marginals and copula, which outputs are summed.
 
 :func:`make_plan` fits every marginal, builds the copula of the sampled entries and fixes the outputs (weighted
-sums of the kernels' lines: deelopgaven, goals, columns, payers, cost types, regions). What the compiled entry
+sums of the kernels' lines: deelopgaven, goals, columns, payers, cost types, the parts the regional allocation
+divides). What the compiled entry
 points read is one :class:`ModelArrays` (a NamedTuple of arrays, passed by name into numba), built once per plan.
 
-Outputs that are a positive multiple of an earlier one (a deelopgave with one line, a region's share of a column
-with one allocation key) are not computed per draw (:func:`_multiples`): their moments, histograms and draws
+Outputs that are a positive multiple of an earlier one (a deelopgave with one line) are not computed per draw (:func:`_multiples`): their moments, histograms and draws
 follow exactly from their source's (``computed``, ``source``, ``factor``).
 """
 
@@ -21,7 +21,7 @@ from model.deelopgaven.registry import BETALERS, DEELOPGAVEN, DOELEN, KOLOMMEN, 
 from model.deelopgaven.registry import required_inputs
 from model.engine.stream import DEFAULT_CHUNK
 from model.errors import UsageError
-from model.spec.data import REGIOS, Gebieden, load_gebieden
+from model.spec.data import Gebieden, load_gebieden
 from model.spec.dependence import CopulaPlan, build_copula
 from model.spec.families import VECTOR_LEN
 from model.spec.priors import PriorSet, check_joint_draws, fit_entry, load_priors
@@ -60,7 +60,7 @@ class Output:
     """One summarised output: a weighted sum of cost lines."""
 
     naam: str
-    soort: str            # lijn / deelopgave / doel / kolom / betaler / kostensoort / totaal / sleutel / regio ...
+    soort: str            # lijn / deelopgave / doel / kolom / betaler / kostensoort / totaal / deel
     long_name: str
     pm: bool = False
 
@@ -96,35 +96,11 @@ class EnginePlan:
 
 
 # ------------------------------------------------------------------------------------------- outputs
-def regional_weights(gebieden: Gebieden) -> dict[str, np.ndarray]:
-    """Per line of the model, its share in each region (order of ``model.spec.data.REGIOS``).
-
-    Lines are allocated by their deelopgave's ``verdeelsleutel``: inhabitants or dwellings (CBS KWB 2024);
-    gezonde toekomst through its two region-class lines (regions with several bad indicators / regions §4.2
-    does not name), each divided over its regions by inhabitants. The shares of a line add to 1.
-    """
-    inw = gebieden.per_regio(gebieden.inwoners)
-    won = gebieden.per_regio(gebieden.woningen)
-    klasse = np.array([gebieden.regio_klasse[r] for r in REGIOS])
-    out: dict[str, np.ndarray] = {}
-    for d in DEELOPGAVEN:
-        if d.kolom is None:
-            continue
-        for line in d.lines:
-            if d.verdeelsleutel == "gezonde_toekomst":
-                for k in ("meerdere", "niet_genoemd"):
-                    if line.naam == f"gezonde_toekomst_regio_{k}":
-                        w = np.where(klasse == k, inw, 0.0)
-                        out[line.naam] = w / w.sum() if w.sum() > 0 else w
-            elif not line.hulp:
-                key = won if d.verdeelsleutel == "woningen" else inw
-                out[line.naam] = key / key.sum()
-    return out
-
-
-def output_definitions(gebieden: Gebieden) -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
+def output_definitions() -> tuple[tuple[Output, ...], np.ndarray, tuple[str, ...]]:
     """The outputs, their weights and the model's lines: ``weights`` row ``o`` has ``n_lines + n_outputs``
-    columns, the weights of output ``o`` on every line of the model and on earlier outputs."""
+    columns, the weights of output ``o`` on every line of the model and on earlier outputs. The regional results
+    are not outputs of the engine: the allocation (``model.analysis.regionaal``) divides the deelopgaven (and
+    their parts, ``deel_<line>``) over the gemeenten after the run."""
     cl = cost_lines()
     names = line_names()
     outs: list[Output] = []
@@ -157,40 +133,16 @@ def output_definitions(gebieden: Gebieden) -> tuple[tuple[Output, ...], np.ndarr
     cost_index = [names.index(line.naam) for _, line in cl]
     first = np.zeros((len(outs), len(names)))
     first[:, cost_index] = np.vstack(rows)
-    # regional breakdown (totals without PM, per region and per column) in two stages: subtotals per column
-    # and allocation key ("sleutel"), then each region's share of those subtotals
-    shares = regional_weights(gebieden)
-    deel = {line.naam: d for d in DEELOPGAVEN for line in d.lines}
-    keys: dict[tuple, tuple[np.ndarray, list[str]]] = {}
-    for line_name, share in shares.items():
-        d = deel[line_name]
-        if d.pm:
-            continue
-        key = line_name if d.verdeelsleutel == "gezonde_toekomst" else d.verdeelsleutel
-        keys.setdefault((d.kolom, key), (share, []))[1].append(line_name)
-    sub_rows = []
-    for (kolom, key), (share, members) in keys.items():
-        outs.append(Output(f"sleutel_{kolom}_{key}", "sleutel", f"Subtotaal {kolom} verdeeld naar {key}"))
-        w = np.zeros(len(names))
-        w[[names.index(n) for n in members]] = 1.0
-        sub_rows.append(w)
-    n_first = len(rows) + len(sub_rows)
-    regional = []
-    for r, regio in enumerate(REGIOS):
-        for kolom in (None, *KOLOMMEN):
-            w = np.zeros(len(names) + n_first)
-            for g, ((k, _), (share, _)) in enumerate(keys.items()):
-                if kolom is None or k == kolom:
-                    w[len(names) + len(rows) + g] = share[r]
-            suffix = "" if kolom is None else f"_{kolom}"
-            title = "totaal zonder PM" if kolom is None else KOLOMMEN[kolom]
-            outs.append(Output(f"regio_{r:02d}{suffix}", "regio" if kolom is None else "regio_kolom",
-                               f"{regio}: {title}"))
-            regional.append(w)
+    # the parts of a deelopgave that the regional allocation divides on their own (model.spec.verdeling)
+    parts = [(d, line) for d in DEELOPGAVEN for line in d.lines if line.deel]
+    for d, line in parts:
+        outs.append(Output(f"deel_{line.naam}", "deel", line.long_name, pm=d.pm))
+    part_rows = np.zeros((len(parts), len(names)))
+    for i, (_, line) in enumerate(parts):
+        part_rows[i, names.index(line.naam)] = 1.0
     n_out = len(outs)
     weights = np.zeros((n_out, len(names) + n_out))
-    weights[:n_first, :len(names)] = np.vstack([first, *sub_rows])
-    weights[n_first:, :len(names) + n_first] = np.vstack(regional)
+    weights[:, :len(names)] = np.vstack([first, part_rows])
     return tuple(outs), weights, names
 
 
@@ -204,8 +156,8 @@ def effective_weights(weights: np.ndarray, n_lines: int) -> np.ndarray:
 
 
 def _multiples(weights: np.ndarray, n_lines: int, rtol: float = 1e-12):
-    """Which outputs are a positive multiple of an earlier one (the same sum, like a deelopgave with one line,
-    or a region's share of a column that has one allocation key): those need no work per draw. Their
+    """Which outputs are a positive multiple of an earlier one (the same sum, like a deelopgave with one line):
+    those need no work per draw. Their
     statistics and histograms follow exactly from the source's (scaled), their draws by multiplication.
 
     Returns ``computed`` (output indices), ``source`` and ``factor`` per output (output o = factor[o] * computed
@@ -327,7 +279,7 @@ def make_plan(priors: PriorSet | None = None, gebieden: Gebieden | None = None, 
             sampled.append(name)
             marginals.append(fit_entry(entry)[0])
     copula = build_copula(tuple(sampled), priors.correlations)
-    outputs, weights, lines = output_definitions(gebieden)
+    outputs, weights, lines = output_definitions()
     input_names = required_inputs()
     check_inputs({**constants, **{n: 0.0 for n in sampled}}, priors.directory)
     row = {name: i for i, name in enumerate(input_names)}

@@ -146,7 +146,7 @@ def check_finite(plan: EnginePlan, stats: ChunkStats) -> None:
 
 
 def _non_finite(plan: EnginePlan, bad: np.ndarray) -> str:
-    _, weights, lines = output_definitions(plan.gebieden)
+    _, weights, lines = output_definitions()
     eff = effective_weights(weights, len(lines))
     post = dict(zip(plan.posterior[0], np.asarray(plan.posterior[1]).T)) if plan.posterior is not None else {}
     sampled = dict(zip(plan.names, plan.marginals))

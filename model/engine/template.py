@@ -15,6 +15,7 @@ Their arguments are NamedTuples of arrays (``model.engine.plan.ModelArrays``, an
 - :func:`model_loop`: every line for a draw-major input matrix (the compiled model on given inputs).
 - :func:`transform`: correlated values of the sampled entries for given independent normal scores (the copula and
   the marginals of :func:`run_chunk`, on scores from elsewhere).
+- :func:`allocate`: a deelopgave's draws divided over the gemeenten by its allocation key (``model.engine.verdeling``).
 """
 
 # ruff: noqa: F821  (model_block, N_INPUTS and N_LINES are globals of the generated module)
@@ -26,9 +27,10 @@ import numpy as np
 from model.engine.blocks import (BLOCK, ROW, copy_block, copy_rows, correlate_block, fill_rows, finish_stats,
                                  hist_block, marginals_block, outputs_block, posterior_block, stats_block,
                                  transpose_in, transpose_out)
+from model.engine.numerics import exp_scalar
 from model.engine.rng import normals_block
 
-COPIED = ("run_chunk", "evaluate_theta", "model_loop", "transform")  # copied into the generated module
+COPIED = ("run_chunk", "evaluate_theta", "model_loop", "transform", "allocate")  # copied into the generated module
 
 
 class HistArrays(NamedTuple):
@@ -137,3 +139,38 @@ def transform(z, model, x_out):
         correlate_block(zb, nb, model.block_ptr, model.block_idx, model.chol_ptr, model.chol_flat)
         marginals_block(zb, nb, model.codes, model.vectors, model.tables, model.table_row, ident, xb)
         copy_block(xb, x_out, b0, nb)
+
+
+def allocate(state, amounts, base, x, w_mean, w_sd, tau, out, w_out):
+    """Divide the draws of a deelopgave's parts, ``amounts`` (n_parts, m), over the gemeenten, adding them up in
+    ``out`` (m, n_gemeenten) (``model.spec.verdeling``). Per draw ``i``, from the SFC64 ``state`` (advanced in
+    place): the weights ``w = w_mean + w_sd·z`` (``w_out[i]``), then one normal ``eps_g`` per gemeente; part ``p``'s
+    shares are ``exp(base[p] + tau·eps + x @ w)`` normalised to 1, so the gemeenten add up to ``amounts[p, i]``.
+    ``base`` (n_parts, n_gemeenten) is ln(basis) − tau²/2 (up to a constant) over the part's gemeenten and -inf
+    elsewhere (exp gives 0: the loops over the gemeenten have no branches, so they vectorise)."""
+    n_g = x.shape[0]
+    n_j = x.shape[1]
+    n_p = amounts.shape[0]
+    z = np.empty((n_j + n_g, 1))
+    picks = np.empty(1, dtype=np.int64)
+    s = np.empty(n_g)
+    lin = np.empty(n_g)
+    for i in range(amounts.shape[1]):
+        normals_block(state, z, picks, 1, 0)
+        for j in range(n_j):
+            w_out[i, j] = w_mean[j] + w_sd[j] * z[j, 0]
+        for g in range(n_g):
+            lin[g] = tau[g] * z[n_j + g, 0]
+        for j in range(n_j):
+            wj = w_out[i, j]
+            for g in range(n_g):
+                lin[g] += wj * x[g, j]
+        for p in range(n_p):
+            for g in range(n_g):
+                s[g] = exp_scalar(base[p, g] + lin[g])
+            total = 0.0
+            for g in range(n_g):
+                total += s[g]
+            f = amounts[p, i] / total
+            for g in range(n_g):
+                out[i, g] += f * s[g]

@@ -3,8 +3,9 @@
 
 :func:`run_job` samples the priors (or a scenario's, or a calibrated posterior), summarises every output and
 writes a new run folder (``model.output.runfolder``): ``dataset.nc`` (``model.output.dataset``), ``summary.csv``
-and ``summary.md`` (``model.output.tables``), ``afhankelijkheid.csv``, ``prior_fits.json``,
-``rank_correlations.json``, the plots and, last, ``manifest.json``.
+and ``summary.md`` (``model.output.tables``), ``regionaal.csv`` (every deelopgave per region and gemeente,
+``model.analysis.regionaal``), ``afhankelijkheid.csv``, ``prior_fits.json``, ``rank_correlations.json``, the plots
+(the regional ones ``regio_<deelopgave>.svg``) and, last, ``manifest.json``.
 
 Every run evaluates the policy variants of ``scenarios/varianten.toml`` (``model.spec.varianten``: the norm level
 and the demand year are choices, not uncertainties), by default the report's ``laag`` and ``hoog``, or the §3.5
@@ -25,11 +26,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from model.analysis.afhankelijkheid import dependence_views
+from model.analysis.regionaal import REGIONAAL_FIELDS, regionaal, regionaal_rows
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
-from model.deelopgaven.registry import column_parts
+from model.deelopgaven.registry import DEELOPGAVEN, column_parts
 from model.engine.plan import DEFAULT_CHUNK, variant_plans
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
+from model.engine.verdeling import STREAM as VERDELING_STREAM
 from model.errors import UsageError
 from model.output import charts, dataset, plots, tables
 from model.output.format import decimal_nl
@@ -40,6 +43,7 @@ from model.spec.dependence import rank_correlation_report
 from model.spec.priors import PriorSet, fit_table, load_priors
 from model.spec.scenarios import Scenario, load_scenario
 from model.spec.varianten import VARIANTEN_FILE, load_varianten, variant_values
+from model.spec.verdeling import load_verdeling
 
 #: The first draws of a run, whose sampled inputs the rank-correlation report checks (all of a smaller run).
 RANK_CHECK_DRAWS = 1 << 15
@@ -57,6 +61,7 @@ class RunJob:
     posterior: str | None = None   # the line that says the run is on a posterior (:func:`posterior_line`)
     varianten: Mapping[str, list[dict]] | None = None   # every evaluated variant's rows, the main one first
     variant_results: Mapping[str, RunResult] | None = None
+    regionaal: Mapping[str, Any] | None = None   # every variant's regional results (model.analysis.regionaal)
 
 
 #: What the dependence table in ``summary.md`` shows (``model.analysis.afhankelijkheid``).
@@ -141,6 +146,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                        progress=progress)
                    for k, p in enumerate(plans)]
         result = results[0]
+        verdeling = load_verdeling(prior_set.directory, prior_set.bibliography)
+        regional = regionaal(dict(zip(names, results)), verdeling, threads)
         t_engine = time.perf_counter()
         n_eff = None if post is None else resampled_n_eff(draws, post.ess)
         variant_rows = {v: summarise(res, n_eff, v) for v, res in zip(names, results)}
@@ -161,11 +168,14 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         if post is not None:
             extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
         extra_inputs[f"scenarios/{VARIANTEN_FILE.name}"] = varianten.sha256
+        extra_inputs[f"{Path(prior_set.directory).name or 'priors'}/{verdeling.path}"] = verdeling.sha256
         info = {v: {"titel": varianten[v].titel, "keuzes": variant_values(prior_set, v, varianten)} for v in names}
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds,
                               variants=[(v, info[v]["titel"], info[v]["keuzes"], res, variant_rows[v])
-                                        for v, res in zip(names, results)])
+                                        for v, res in zip(names, results)], regionaal=regional)
         tables.write_summary(rows + [r for _, rws in others for r in rws], tmp / "summary.csv")
+        tables.write_csv(tmp / "regionaal.csv", [r for reg in regional.values() for r in regionaal_rows(reg)],
+                         REGIONAAL_FIELDS)
         views = ([r for v, res in zip(names, results) for r in dependence_views(res, seed, v)]
                  if result.has_draws else None)
         if views is not None:
@@ -175,7 +185,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                         + variants_paragraph(varianten, names, prior_set) + "\n\n"
                                         + tables.overview_table(rows, markdown=True, others=others) + "\n\n"
                                         + tables.skew_paragraph(rows, column_parts()) + "\n\n"
-                                        + tables.regional_table(rows, markdown=True) + "\n"
+                                        + regional_paragraph(regional[primary], verdeling) + "\n"
                                         + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
                                            + tables.dependence_table(views, markdown=True) + "\n"),
                                         encoding="utf-8")
@@ -186,6 +196,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         t_write = time.perf_counter()
         charts.s_curves(result, rows, tmp, [(v, res, variant_rows[v]) for v, res in zip(names[1:], results[1:])])
         charts.intervals(rows, tmp, others)
+        charts.regions(regional[primary], tmp, deelopgave_titles())
         if jds is not None:
             plots.fan_chart(jds, tmp / "fan_chart")
         t_plots = time.perf_counter()
@@ -209,11 +220,33 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                                              "mcse_n_eff": n_eff},
                      "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
                      "mc_standard_errors": mcse, "afhankelijkheid": views,
+                     "regionaal": {"trekkingen": regional[primary].n, "stream": VERDELING_STREAM,
+                                   "verdeelsleutels": verdeling.path, "verdeelsleutels_sha256": verdeling.sha256},
                      "varianten": {"standaard": primary, "geevalueerd": list(names), "keuzes": info,
                                    "gemeenschappelijke_trekkingen": True}})
     return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
                   posterior=None if post is None else posterior_line(post, n_eff), varianten=variant_rows,
-                  variant_results=dict(zip(names, results)))
+                  variant_results=dict(zip(names, results)), regionaal=regional)
+
+
+def deelopgave_titles() -> dict[str, str]:
+    """Each deelopgave's title (the labels of the regional tables and charts)."""
+    return {d.naam: d.titel for d in DEELOPGAVEN}
+
+
+def regional_paragraph(reg, verdeling) -> str:
+    """What ``summary.md`` says about the regions: the tables, how the keys divide, and what that assumes."""
+    keys = "; ".join(f"{d}: {k.basis}" + (f" × ({', '.join(i.naam for i in k.indicatoren)})" if k.indicatoren else "")
+                     for d, k in verdeling.sleutels.items())
+    return ("## Regio's\n\nElke deelopgave is per trekking over de gemeenten verdeeld met een eigen verdeelsleutel "
+            f"({verdeling.path}): een basis (inwoners, huishoudens of woningen, CBS KWB 2025) met indicatoren "
+            "waarvan het gewicht onzeker is, en een spreiding per gemeente voor wat de indicatoren niet verklaren "
+            "(breder waar een indicator ontbreekt). Sleutels: " + keys + ". De gewichten van verschillende sleutels "
+            "zijn onafhankelijk getrokken, en onafhankelijk van de landelijke bedragen (een aanname). Een regio is de "
+            f"som van haar gemeenten; statistieken over de eerste {decimal_nl(reg.n, 0)} trekkingen. Alle figuren per "
+            "gemeente: regionaal.csv en de groep regionaal van dataset.nc.\n\n"
+            + tables.regional_table(reg, markdown=True) + "\n\n"
+            + tables.regional_deelopgaven_table(reg, deelopgave_titles(), markdown=True))
 
 
 def variants_paragraph(varianten, names, priors) -> str:

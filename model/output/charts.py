@@ -129,4 +129,67 @@ def intervals(rows, folder: Path, others=()) -> Path:
     return path
 
 
-__all__ = ["s_curve", "s_curves", "intervals", "variant_rows"]
+def _ticks(top: float, count: int = 5) -> list[float]:
+    """About ``count`` round ticks (1, 2 or 5 times a power of ten apart) from 0 to ``top``."""
+    if top <= 0:
+        return [0.0]
+    raw = top / count
+    power = 10 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [float(x) for x in np.arange(0.0, top + 1e-9 * top, step)]
+
+
+def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, width: int) -> str:
+    """One panel of a regional chart, as SVG text: per region the P5-P95 interval (line) and P50 (dot) of
+    deelopgave ``k`` (None: the total without PM), absolute (mln. €) or per inhabitant (€)."""
+    from model.spec.data import REGIOS
+
+    stats = reg.kolom_stats[0] if k is None else reg.regio_stats[k]
+    div = reg.per_regio(reg.inwoners) if per_inwoner else np.full(len(REGIOS), 1e6)
+    n = len(REGIOS)
+    top = 1.05 * float(np.max(stats[:, 3] / div))
+    if per_inwoner and k is not None:
+        labels = [f"{naam} ({decimal_nl(100 * reg.kans_eerste_per_inwoner[k, i], 0)}%)" for i, naam in enumerate(REGIOS)]
+    elif k is not None:
+        labels = [f"{naam} ({decimal_nl(100 * reg.kans_eerste[k, i], 0)}%)" for i, naam in enumerate(REGIOS)]
+    else:
+        labels = list(REGIOS)
+    config, pygal = _config(width=width, height=90 + 30 * n, show_legend=True, legend_at_bottom=True,
+                            legend_at_bottom_columns=2, allow_interruptions=True, title=title,
+                            x_title="€ per inwoner (prijspeil 2024)" if per_inwoner else "mln. € (2025-2035, prijspeil 2024)",
+                            range=(-0.8, n - 0.2), show_y_guides=False, value_formatter=lambda y: "",
+                            xrange=(0.0, top), x_labels=_ticks(top), truncate_label=-1,
+                            y_labels=[{"label": label, "value": n - 1 - i} for i, label in enumerate(labels)])
+    config["x_value_formatter"] = lambda x: decimal_nl(x, 0)
+    chart = pygal.XY(style=_style(("#1f5fa0", "#1f5fa0")), **config)
+    segments: list = []
+    for i in range(n):
+        segments += [(stats[i, 1] / div[i], n - 1 - i), (stats[i, 3] / div[i], n - 1 - i), None]
+    chart.add("P5-P95", segments[:-1], stroke_style={"width": 3})
+    chart.add("P50", [(stats[i, 2] / div[i], n - 1 - i) for i in range(n)], stroke=False, show_dots=True, dots_size=4)
+    return chart.render(is_unicode=True)
+
+
+def regions(reg, folder: Path, titles) -> list[Path]:
+    """``regio_<deelopgave>.svg`` per deelopgave and ``regio_totaal.svg`` (the total without PM): the regions'
+    intervals absolute (left) and per inhabitant (right), with the probability that the region ranks first
+    (absolute, per inhabitant) beside its name (``reg``: ``model.analysis.regionaal.Regionaal``)."""
+    out = []
+    items = [(k, d, ("PM " if reg.pm[k] else "") + titles.get(d, d)) for k, d in enumerate(reg.deelopgaven)]
+    for k, name, title in [*items, (None, "totaal", "Totaal zonder PM")]:
+        width = 560
+        left = _region_panel(reg, k, False, f"{title}: per regio (kans hoogste)", width)
+        right = _region_panel(reg, k, True, "per inwoner (kans hoogste per inwoner)", width)
+        height = max(int(p.split('height="', 1)[1].split('"', 1)[0]) for p in (left, right))
+        strip = (lambda p: p[p.index("<svg"):])
+        svg = (f'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+               f'width="{2 * width}" height="{height}" viewBox="0 0 {2 * width} {height}">'
+               f'<svg x="0" y="0" width="{width}" height="{height}">{strip(left)}</svg>'
+               f'<svg x="{width}" y="0" width="{width}" height="{height}">{strip(right)}</svg></svg>\n')
+        path = Path(folder) / f"regio_{name}.svg"
+        path.write_text(svg, encoding="utf-8")
+        out.append(path)
+    return out
+
+
+__all__ = ["s_curve", "s_curves", "intervals", "regions", "variant_rows"]

@@ -1,8 +1,10 @@
 """The labelled results of a run, written to ``dataset.nc`` (netCDF4, written with h5netcdf; read with xarray or
 ArviZ, no project code needed).
 
-Root group (``xarray.open_dataset(path)``): the summaries, ``samenvatting`` (uitkomst, statistiek) and
-``regio_samenvatting`` (regio, kolom, statistiek), in euros, with every dimension named and labelled.
+Root group (``xarray.open_dataset(path)``): the summaries, ``samenvatting`` (uitkomst, statistiek), in euros, with
+every dimension named and labelled. Group ``regionaal``: every deelopgave per region and per gemeente
+(``regio_bedrag``: variant, maatstaf, deelopgave, regio, statistiek; ``gemeente_bedrag`` likewise; ``regio_kolom``
+the column totals; ``kans_eerste``), absolute and per inhabitant and per dwelling.
 
 Group ``prior`` (``xarray.open_dataset(path, group="prior")``, or ``arviz.from_netcdf(path).prior``): the draws,
 one copy, laid out as ArviZ expects (``chain`` × ``draw`` first). A Monte Carlo run draws independently, so its
@@ -15,7 +17,7 @@ chains are consecutive stretches of the run: draw ``j`` of chain ``c`` is draw `
   precision, 7 significant digits (a relative rounding of at most 6e-8: about 60 euros on a billion); every
   statistic in the root group is computed from the double-precision draws. (General-purpose compression shrinks
   random draws by only 10-20% and costs more time than a warm run takes; it is not applied.)
-- ``full``: every output (lines and regions too) and every sampled prior entry (``invoer_<entry>``), in double
+- ``full``: every output (lines too) and every sampled prior entry (``invoer_<entry>``), in double
   precision, gzip-compressed;
 - ``none``: no draws, the summaries only.
 
@@ -31,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 from model.analysis.summary import STATISTICS
-from model.deelopgaven.registry import KOLOMMEN
 from model.spec.data import REGIOS
 
 STORE = ("compact", "full", "none")
@@ -68,7 +69,7 @@ def _attrs(obj, attrs: dict) -> None:
 
 
 def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact", attrs: dict | None = None,
-                  jaren=None, variants=()) -> Path:
+                  jaren=None, variants=(), regionaal=None) -> Path:
     """Write ``dataset.nc``: the summaries in the root group, the stored draws in the group ``prior`` and, with
     ``jaren`` (the year model's dataset), the group ``jaren``. ``variants`` (``(naam, titel, keuzes, result, rows)``
     of every policy variant the run evaluated, the main one first) gives the group ``varianten``: every variant's
@@ -76,6 +77,7 @@ def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact
     stored, the draws of the aggregates of the other variants (dims ``andere_variant``, ``draw``, ``aggregaat``;
     the main variant's are in the group ``prior``; common random numbers: draw j is the same draw of every
     uncertain entry in each variant). :func:`variant_draws` reads them back, all variants together.
+    ``regionaal`` (variant -> ``model.analysis.regionaal.Regionaal``) gives the group ``regionaal``.
 
     The file is built in memory and then written with one ordinary write: an error of the disk (a full disk,
     ENOSPC) is then an ``OSError`` naming the file, never an error inside the HDF5 library (which, after a failed
@@ -108,24 +110,71 @@ def write_dataset(path: Path, result, rows: list[dict], *, store: str = "compact
                                 data=np.array([[r[s] for s in STATISTICS] for r in rows[:len(plan.outputs)]]))
         var.attrs.update({"units": "EUR (cv: 1)", "long_name": "Samenvatting per uitkomst, 2025-2035",
                           "coordinates": "soort omschrijving pm"})
-        by = {r["output"]: r for r in rows}
-        if any(o.soort == "regio" for o in plan.outputs):
-            kolommen = ["totaal", *KOLOMMEN]
-            f.dimensions.update({"regio": len(REGIOS), "kolom": len(kolommen)})
-            _coordinate(f, "regio", REGIOS, "NPVR-regio")
-            _coordinate(f, "kolom", kolommen, "Kolom van Tabel 1.2 (totaal: alle kolommen)")
-            reg = np.array([[[by[f"regio_{i:02d}" + ("" if k == "totaal" else f"_{k}")][s] for s in STATISTICS]
-                             for k in kolommen] for i in range(len(REGIOS))])
-            var = f.create_variable("regio_samenvatting", ("regio", "kolom", "statistiek"), data=reg)
-            var.attrs.update({"units": "EUR (cv: 1)", "long_name": "Samenvatting per regio en kolom van Tabel 1.2 "
-                              "(zonder PM), verdeeld naar inwoners/woningen"})
         if store != "none" and result.has_draws:
             _write_draws(f, result, store)
         if jaren is not None:
             _write_jaren(f, jaren)
         if variants:
             _write_variants(f, variants, store)
+        if regionaal:
+            _write_regionaal(f, regionaal)
     return _write_file(path, buffer)
+
+
+def _write_regionaal(f, regionaal) -> None:
+    """The group ``regionaal``: every deelopgave per region and per gemeente (``model.analysis.regionaal``), per
+    variant, absolute and per inhabitant and per dwelling, and the probability that each region ranks first."""
+    import h5py
+
+    from model.analysis.regionaal import MAATSTAVEN, STATS
+
+    regs = list(regionaal.values())
+    first = regs[0]
+    g = f.create_group("regionaal")
+    g.attrs.update({"long_name": "Regionale verdeling per deelopgave (priors/verdeling/verdeelsleutels.yaml)",
+                    "trekkingen": int(first.n), "bron_inwoners_woningen": "CBS KWB 2025 (1 jan 2025)"})
+    g.dimensions = {"variant": len(regs), "deelopgave": len(first.deelopgaven), "regio": len(REGIOS),
+                    "gemeente": len(first.gm_code), "statistiek": len(STATS), "maatstaf": len(MAATSTAVEN),
+                    "kolom": len(first.kolommen)}
+    _coordinate(g, "variant", [r.variant for r in regs], "Beleidsvariant (de hoofdvariant eerst)")
+    _coordinate(g, "deelopgave", first.deelopgaven, "Deelopgave")
+    _coordinate(g, "regio", REGIOS, "NPVR-regio")
+    _coordinate(g, "gemeente", first.gm_code, "Gemeente (CBS-code)")
+    _coordinate(g, "statistiek", STATS, "Statistiek over de trekkingen van de verdeling")
+    _coordinate(g, "maatstaf", list(MAATSTAVEN), "Absoluut (EUR), per inwoner of per woning (EUR per eenheid)")
+    _coordinate(g, "kolom", first.kolommen, "Kolom van Tabel 1.2 (totaal: alle kolommen), zonder PM")
+    text = h5py.string_dtype()
+    for name, values, long_name in (("gemeentenaam", first.gemeente, "Naam van de gemeente"),
+                                    ("gemeente_regio", first.regio_van, "NPVR-regio van de gemeente")):
+        var = g.create_variable(name, ("gemeente",), data=_strings(values), dtype=text)
+        var.attrs["long_name"] = long_name
+    for name, values, dim, long_name, unit in (
+            ("inwoners_gemeente", first.inwoners, "gemeente", "Inwoners (KWB 2025)", "inwoners"),
+            ("woningen_gemeente", first.woningen, "gemeente", "Woningen (KWB 2025)", "woningen"),
+            ("inwoners_regio", first.per_regio(first.inwoners), "regio", "Inwoners (KWB 2025)", "inwoners"),
+            ("woningen_regio", first.per_regio(first.woningen), "regio", "Woningen (KWB 2025)", "woningen")):
+        var = g.create_variable(name, (dim,), data=np.asarray(values, dtype=float))
+        var.attrs.update({"long_name": long_name, "units": unit})
+    pm = g.create_variable("pm", ("deelopgave",), data=np.array(first.pm, dtype=np.int8))
+    pm.attrs["long_name"] = "PM-post (buiten de totalen van het rapport): 1"
+    for niveau in ("regio", "gemeente"):
+        data = np.stack([np.stack([getattr(r, f"{niveau}_stats") / r.divisor(m, niveau)[None, :, None]
+                                   for m in MAATSTAVEN]) for r in regs])
+        var = g.create_variable(f"{niveau}_bedrag", ("variant", "maatstaf", "deelopgave", niveau, "statistiek"),
+                                data=data)
+        var.attrs.update({"units": "EUR (maatstaf per_inwoner, per_woning: EUR per inwoner, per woning)",
+                          "long_name": f"Deelopgave per {niveau}, 2025-2035, prijspeil 2024"})
+    data = np.stack([np.stack([r.kolom_stats / r.divisor(m, "regio")[None, :, None] for m in MAATSTAVEN])
+                     for r in regs])
+    var = g.create_variable("regio_kolom", ("variant", "maatstaf", "kolom", "regio", "statistiek"), data=data)
+    var.attrs.update({"units": "EUR (maatstaf per_inwoner, per_woning: EUR per eenheid)",
+                      "long_name": "Kolomtotalen van Tabel 1.2 per regio (zonder PM)"})
+    for name, attr, long_name in (("kans_eerste", "kans_eerste", "Kans dat de regio het hoogste bedrag heeft"),
+                                  ("kans_eerste_per_inwoner", "kans_eerste_per_inwoner",
+                                   "Kans dat de regio het hoogste bedrag per inwoner heeft")):
+        var = g.create_variable(name, ("variant", "deelopgave", "regio"),
+                                data=np.stack([getattr(r, attr) for r in regs]))
+        var.attrs.update({"units": "1", "long_name": long_name})
 
 
 def _write_variants(f, variants, store: str) -> None:

@@ -20,7 +20,8 @@ import numpy as np
 from model.analysis.afhankelijkheid import AANNAME_NAMEN
 from model.analysis.summary import REPORT_FIELDS, STATISTICS, differs
 from model.deelopgaven.registry import DOELEN, KOLOMMEN
-from model.output.format import mld, mld_range
+from model.spec.data import REGIOS
+from model.output.format import decimal_nl, mld, mld_range
 
 SUMMARY_FIELDS = ("variant", "output", "soort", "long_name", "pm", *STATISTICS, *REPORT_FIELDS)
 _NUMERIC = (*STATISTICS, *REPORT_FIELDS)
@@ -156,13 +157,30 @@ def skew_paragraph(rows: list[dict], parts: Mapping[str, Sequence[str]]) -> str:
             f"vaak onder de mediaan van het model. Variant {rows[0]['variant']}: " + " ".join(zinnen) + " (mld. €)")
 
 
-def regional_table(rows: list[dict], *, markdown: bool = False) -> str:
-    """Per region: P5 / P50 / P95 and mean of the total without PM (mld. €)."""
-    sel = [r for r in rows if r["soort"] == "regio"]
-    header = [f"regio (variant {sel[0]['variant']}, totaal zonder PM, mld. €)" if sel else "regio", "P5", "P50",
-              "P95", "gemiddelde"]
-    lines = [[r["long_name"].split(":")[0], _num(r["p5"]), _num(r["p50"]), _num(r["p95"]), _num(r["mean"])]
-             for r in sel]
+def regional_table(reg, *, markdown: bool = False) -> str:
+    """Per region (``model.analysis.regionaal.Regionaal``): P5 / P50 / P95 and mean of the total without PM
+    (mld. €), its P50 per inhabitant (€) and the probability that the region's total per inhabitant is the
+    highest."""
+    inw = reg.per_regio(reg.inwoners)
+    stats = reg.kolom_stats[0]
+    header = [f"regio (variant {reg.variant}, totaal zonder PM, mld. €)", "P5", "P50", "P95", "gemiddelde",
+              "P50 € per inwoner"]
+    lines = [[naam, _num(stats[i, 1]), _num(stats[i, 2]), _num(stats[i, 3]), _num(stats[i, 0]),
+              decimal_nl(stats[i, 2] / inw[i], 0)] for i, naam in enumerate(REGIOS)]
+    return _table(header, lines, markdown)
+
+
+def regional_deelopgaven_table(reg, titles: Mapping[str, str], *, markdown: bool = False) -> str:
+    """Per deelopgave and region: the P50 per inhabitant (€), and the region most likely to rank first per
+    inhabitant with that probability."""
+    inw = reg.per_regio(reg.inwoners)
+    header = ["deelopgave (P50 € per inwoner)", *REGIOS, "vaakst hoogst per inwoner"]
+    lines = []
+    for k, d in enumerate(reg.deelopgaven):
+        top = int(np.argmax(reg.kans_eerste_per_inwoner[k]))
+        lines.append([("PM " if reg.pm[k] else "") + titles.get(d, d),
+                      *[decimal_nl(reg.regio_stats[k, i, 2] / inw[i], 0) for i in range(len(REGIOS))],
+                      f"{REGIOS[top]} ({_pct(reg.kans_eerste_per_inwoner[k, top])}%)"])
     return _table(header, lines, markdown)
 
 

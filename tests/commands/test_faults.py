@@ -230,7 +230,7 @@ def test_a_scenario_named_like_a_temporary_folder_is_refused(tmp_path):
 
 # -------------------------------------------------------------------------------------- sizes that cannot fit
 @pytest.mark.parametrize("argv, message", [
-    (["run", "--draws", str(10**12)], r"1,000,000,000,000 draws kept in memory need about 900\.0 TB of memory"),
+    (["run", "--draws", str(10**12)], r"1,000,000,000,000 draws kept in memory need about [0-9.]+ TB of memory"),
     (["run", "--draws", "1" + "0" * 30], r"draws kept in memory need about .* of memory"),
     (["batch", "default", "--scheduler", "serial", "--seeds", "1", "--draws", str(10**12)],
      r"1,000,000,000,000 draws kept by each run need about .* of memory"),

@@ -10,6 +10,33 @@ import pytest
 from support import cli
 
 
+def _check_regionaal(res):
+    """The member ``regionaal``: every region and gemeente of the run with inhabitants and dwellings (KWB 2025) and
+    every deelopgave of the registry as {mean, p5, p50, p95}, per inhabitant and per dwelling too."""
+    from model.deelopgaven.registry import DEELOPGAVEN
+    from model.spec.data import REGIOS, load_gebieden
+
+    reg = res["regionaal"]
+    gebieden = load_gebieden()
+    deelopgaven = [d.naam for d in DEELOPGAVEN if d.kolom is not None]
+    assert reg["variant"] == "laag" and reg["eenheid"] == "EUR"
+    assert list(reg["regio"]) == list(REGIOS) and sorted(reg["gemeente"]) == sorted(gebieden.gm_code)
+    for level in ("regio", "gemeente"):
+        for code, entry in reg[level].items():
+            assert entry["inwoners"] > 0 and entry["woningen"] > 0, code
+            for d in deelopgaven:
+                f = entry[d]
+                assert 0 <= f["p5"] <= f["p50"] <= f["p95"] and f["mean"] >= 0, (code, d)
+                assert f["per_inwoner"]["p50"] == pytest.approx(f["p50"] / entry["inwoners"]), (code, d)
+                assert f["per_woning"]["p50"] == pytest.approx(f["p50"] / entry["woningen"]), (code, d)
+    for code, entry in reg["gemeente"].items():
+        assert entry["regio"] in REGIOS and entry["naam"] == gebieden.gemeente[gebieden.gm_code.index(code)]
+    for d in deelopgaven:   # the regions add up to the deelopgave: their means to its mean over the same draws
+        assert sum(reg["regio"][r][d]["mean"] for r in REGIOS) == pytest.approx(
+            sum(g[d]["mean"] for g in reg["gemeente"].values()), rel=1e-9)
+        assert sum(reg["regio"][r][d]["kans_eerste"] for r in REGIOS) == pytest.approx(1.0)
+
+
 def test_run_json_intervals_contain_the_report_figures(tmp_path):
     proc = cli("run", "--draws", "20000", "--json", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -31,7 +58,9 @@ def test_run_json_intervals_contain_the_report_figures(tmp_path):
             assert res["totaal"][k][s] == res["varianten"]["laag"]["totaal"][k][s]
     assert res["varianten"]["hoog"]["keuzes"] == {"normniveau": 1.0, "vraagjaar": 1.0}
     assert Path(res["run_dir"]).parent == tmp_path
-    assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit", "regio_00"}
+    assert {r["output"] for r in res["uitkomsten"]} >= {"totaal_pm", "capaciteit",
+                                                       "deel_gezonde_toekomst_regio_meerdere"}
+    _check_regionaal(res)
     views = {(r["variant"], r["kolom"], r["aanname"]): r for r in res["afhankelijkheid"]}
     assert len(views) == 18 and res["posterior"] is None
     for v in printed:

@@ -39,7 +39,7 @@ def test_the_compiled_functions_get_their_arrays_by_name(plan):
 def test_output_multiples_equal_their_direct_sums(plan):
     """Outputs the chunk loop does not compute (multiples of others) equal the weighted sums of the lines."""
     assert plan.computed.size < len(plan.outputs)   # the default model has multiples (one-line deelopgaven ...)
-    outputs, weights, names = output_definitions(plan.gebieden)
+    outputs, weights, names = output_definitions()
     assert [o.naam for o in outputs] == [o.naam for o in plan.outputs] and names == plan.line_names
     m = 2000
     lines = np.empty((len(plan.line_names), m))

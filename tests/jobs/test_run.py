@@ -8,12 +8,14 @@ import pytest
 import xarray as xr
 from support import check_manifest
 
+from model.deelopgaven.registry import DEELOPGAVEN
 from model.jobs.run import run_job
 
 FILES = {"dataset.nc", "summary.csv", "summary.md", "manifest.json", "prior_fits.json", "rank_correlations.json",
          "afhankelijkheid.csv",
          "deelopgaven_intervallen.svg", "s_curve_publieke_restopgave.svg", "s_curve_exploitatielasten.svg",
-         "s_curve_investeringsopgave.svg", "s_curve_pm.svg"}
+         "s_curve_investeringsopgave.svg", "s_curve_pm.svg", "regionaal.csv", "regio_totaal.svg",
+         *(f"regio_{d.naam}.svg" for d in DEELOPGAVEN if d.kolom is not None)}
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,10 @@ def test_the_run_folder_holds_every_file_and_a_valid_manifest(job):
             "data/npvr_gemeenten_reconstructed.csv"} <= set(manifest["inputs"])
     assert manifest["versions"]["numba"] and manifest["code"]["git_commit"]
     assert set(manifest["results"]["mc_standard_errors"]) >= {"totaal_publieke_restopgave", "capaciteit"}
+    assert {"priors/verdeling/verdeelsleutels.yaml", "data/kwb2025_gemeenten.csv", "data/woondeals_2022_2030.csv",
+            "data/winkelleegstand_nieuws.csv"} <= set(manifest["inputs"])
+    assert manifest["results"]["regionaal"]["trekkingen"] == 16_384
+    assert "SFC64" in manifest["results"]["regionaal"]["stream"]
 
 
 def test_the_three_dependence_views_are_in_the_folder_the_manifest_and_summary_md(job):

@@ -7,7 +7,7 @@ import pytest
 from model.analysis.summary import STATISTICS, summarise
 from model.engine.run import run
 from model.errors import PriorError
-from model.output.tables import (SUMMARY_FIELDS, overview_table, read_summary, regional_table, write_csv,
+from model.output.tables import (SUMMARY_FIELDS, overview_table, read_summary, write_csv,
                                  write_summary)
 
 
@@ -43,7 +43,6 @@ def test_text_tables(rows):
     assert "totaal_publieke_restopgave" in text and "PM beheer_onderhoud" in text and "3,60" in text
     md = overview_table(rows, markdown=True)
     assert md.splitlines()[1].startswith("|---|")
-    assert "Zuid-Limburg" in regional_table(rows)
 
 
 def test_the_csv_writer_writes_numpy_scalars_as_plain_exact_numbers(tmp_path):

@@ -83,7 +83,9 @@ def test_point_within_bounds(file, name, raw):
 
 
 def test_every_bibliography_source_is_cited():
-    cited = {s for _, _, raw in RAW for s in raw["sources"]}
+    keys = yaml.safe_load((PRIORS_DIR / "verdeling" / "verdeelsleutels.yaml").read_text(encoding="utf-8"))
+    cited = {s for _, _, raw in RAW for s in raw["sources"]} | {s for k in keys["sleutels"].values()
+                                                               for s in k["sources"]}
     assert set(BIB) - cited == set(), "sources in priors/bronnen.yaml that no entry uses"
 
 

@@ -39,7 +39,7 @@ def test_figures_shown_beside_outputs_are_published_figures_of_that_output():
     """The overview table and the plots show, per output, rows of the one figure table: a point figure at the laag
     setting, a bandwidth at laag and hoog (capaciteit also at the §3.5 grid's two other cells), each of a quantity
     that is that output (the exploitatielasten column is the OV line); every variant gets its own figure."""
-    outputs = {o.naam: o for o in output_definitions(load_gebieden())[0]}
+    outputs = {o.naam: o for o in output_definitions()[0]}
     by_name = {f.name: f for f in PUBLISHED}
     for naam, names in SHOWN.items():
         out = outputs[naam]
