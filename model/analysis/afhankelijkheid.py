@@ -27,18 +27,24 @@ AANNAME_NAMEN = {
     "verklaard": "verklaarde afhankelijkheid (de run)",
     "comonotoon": "volledig afhankelijk (comonotoon)",
 }
-#: The permutations' own random stream: SeedSequence([run seed, STREAM_KEY]), apart from the engine's streams.
+#: The permutations' own random stream: SeedSequence([run seed, STREAM_KEY, k]) for the k-th column, apart from
+#: the engine's streams.
 STREAM_KEY = 16
 _PROBS = (0.05, 0.5, 0.95)
 
 
-def dependence_views(result, seed: int, variant: str | None = None) -> list[dict]:
+def dependence_views(result, seed: int, variant: str | None = None, same_as=None) -> list[dict]:
     """Per column total and assumption (:data:`AANNAMES`): mean, P5, P50, P95 in euros, labelled with the policy
     ``variant`` of the run. ``result`` is a run that kept its draws (``RunResult``); the permutations are seeded by
-    ``seed`` (the run's), so the views are reproducible, and each variant gets the same permutations."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), STREAM_KEY]))
+    ``seed`` (the run's) and the column, so the views are reproducible and each variant gets the same permutations.
+    ``same_as`` = ``(result, rows)`` of another variant of the run: a column whose deelopgaven have the same draws
+    there (no choice moves it) takes that variant's views instead of computing them again: the same numbers."""
     rows = []
-    for kolom, names in column_parts().items():
+    for k, (kolom, names) in enumerate(column_parts().items()):
+        if same_as is not None and all(np.array_equal(result.draws_of(n), same_as[0].draws_of(n)) for n in names):
+            rows += [{**r, "variant": variant} for r in same_as[1] if r["kolom"] == kolom]
+            continue
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), STREAM_KEY, k]))
         x = np.vstack([result.draws_of(n) for n in names])
         declared = result.draws_of(f"totaal_{kolom}")
         if not np.allclose(x.sum(axis=0), declared, rtol=1e-9, atol=0.0):
@@ -51,6 +57,6 @@ def dependence_views(result, seed: int, variant: str | None = None) -> list[dict
         for aanname in AANNAMES:
             v = views[aanname]
             p5, p50, p95 = np.quantile(v, _PROBS)
-            rows.append({"variant": variant, "kolom": kolom, "aanname": aanname, "deelopgaven": len(names), "mean": float(v.mean()),
-                         "p5": float(p5), "p50": float(p50), "p95": float(p95)})
+            rows.append({"variant": variant, "kolom": kolom, "aanname": aanname, "deelopgaven": len(names),
+                         "mean": float(v.mean()), "p5": float(p5), "p50": float(p50), "p95": float(p95)})
     return rows

@@ -67,9 +67,15 @@ class Regionaal:
 
 
 def _stats(a: np.ndarray) -> np.ndarray:
-    """(rows, 4): mean, P5, P50, P95 of each row of ``a`` (rows, n)."""
-    q = np.quantile(a, _Q, axis=1)
-    return np.column_stack([a.mean(axis=1), q.T])
+    """(rows, 4): mean, P5, P50, P95 of each row of ``a`` (rows, n); the quantiles as numpy's default ('linear':
+    between order statistics ``floor(h)`` and ``floor(h) + 1``, h = (n - 1)·q), from one sort (a sort of rows of
+    this size is faster than numpy's partition at six positions)."""
+    x = np.sort(a, axis=1)
+    h = (a.shape[1] - 1) * np.asarray(_Q)
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, a.shape[1] - 1)
+    q = x[:, lo] + (h - lo) * (x[:, hi] - x[:, lo])
+    return np.column_stack([a.mean(axis=1), q])
 
 
 def _first(a: np.ndarray) -> np.ndarray:
@@ -84,10 +90,10 @@ def regionaal(results: Mapping[str | None, RunResult], verdeling: Verdeling, thr
     allocation's random numbers are the same for all of them). The quantiles are taken on ``threads`` threads
     (numpy's partition releases the GIL); the numbers do not depend on it."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return _regionaal(results, verdeling, pool)
+        return _regionaal(results, verdeling, pool, max(1, threads))
 
 
-def _regionaal(results, verdeling: Verdeling, pool) -> dict[str | None, Regionaal]:
+def _regionaal(results, verdeling: Verdeling, pool, threads: int) -> dict[str | None, Regionaal]:
     names = [d.naam for d in DEELOPGAVEN if d.kolom is not None]
     kolom_of = {d.naam: d.kolom for d in DEELOPGAVEN}
     pm = tuple(d.pm for d in DEELOPGAVEN if d.kolom is not None)
@@ -109,7 +115,7 @@ def _regionaal(results, verdeling: Verdeling, pool) -> dict[str | None, Regionaa
             figures[d] = next((f[d] for seen, f in done
                                if all(np.array_equal(seen[p], draws[p]) for p in part_names[d])), None)
         todo = [d for d in names if figures[d] is None]
-        alloc = allocation(result, verdeling, n, todo, draws)
+        alloc = allocation(result, verdeling, n, todo, draws, threads=threads)
         for d in todo:
             g = alloc.per_gemeente[d]
             r = member @ g

@@ -16,6 +16,7 @@ its mean, no spread.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,18 +76,20 @@ def parts(key: Sleutel) -> list[str]:
 
 
 def allocation(result: RunResult, verdeling: Verdeling, n: int | None = None,
-               deelopgaven: list[str] | None = None, draws: dict[str, np.ndarray] | None = None) -> Allocation:
+               deelopgaven: list[str] | None = None, draws: dict[str, np.ndarray] | None = None,
+               threads: int = 1) -> Allocation:
     """Every deelopgave (or those named) of a run per gemeente, on its first ``n`` draws (default
-    ``min(draws, REGIO_DRAWS)``; ``draws``: those of the parts, if already taken by :func:`first_draws`)."""
+    ``min(draws, REGIO_DRAWS)``; ``draws``: those of the parts, if already taken by :func:`first_draws`), the
+    deelopgaven on ``threads`` threads (the numbers do not depend on it)."""
     n = min(result.draws, REGIO_DRAWS) if n is None else int(n)
     gebieden = result.plan.gebieden
     wanted = [d for d in verdeling.sleutels if deelopgaven is None or d in deelopgaven]
     if draws is None:
         draws = first_draws(result, [p for d in wanted for p in parts(verdeling.sleutels[d])], n)
     allocate = compiled_module().allocate
-    per_gemeente, weights = {}, {}
     order = list(verdeling.sleutels)
-    for d in wanted:
+
+    def one(d: str) -> tuple[np.ndarray, np.ndarray]:
         key = verdeling.sleutels[d]
         arrays = key_arrays(key, gebieden)
         out = np.zeros((n, arrays.log_basis.size))
@@ -94,7 +97,15 @@ def allocation(result: RunResult, verdeling: Verdeling, n: int | None = None,
         amounts = np.ascontiguousarray(np.vstack([draws[p] for p in parts(key)]))
         allocate(stream_state(result.seed, order.index(d)), amounts, base_rows(arrays), arrays.x, arrays.mean,
                  arrays.sd, arrays.tau, out, w)
-        per_gemeente[d], weights[d] = np.ascontiguousarray(out.T), w
+        return np.ascontiguousarray(out.T), w
+
+    if threads > 1 and len(wanted) > 1:     # the kernel releases the GIL; each key has its own stream
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            done = dict(zip(wanted, pool.map(one, wanted)))
+    else:
+        done = {d: one(d) for d in wanted}
+    per_gemeente = {d: done[d][0] for d in wanted}
+    weights = {d: done[d][1] for d in wanted}
     return Allocation(n, per_gemeente, weights)
 
 

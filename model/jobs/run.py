@@ -146,9 +146,10 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                        progress=progress)
                    for k, p in enumerate(plans)]
         result = results[0]
+        t_engine = time.perf_counter()
         verdeling = load_verdeling(prior_set.directory, prior_set.bibliography)
         regional = regionaal(dict(zip(names, results)), verdeling, threads)
-        t_engine = time.perf_counter()
+        t_regional = time.perf_counter()
         n_eff = None if post is None else resampled_n_eff(draws, post.ess)
         variant_rows = {v: summarise(res, n_eff, v) for v, res in zip(names, results)}
         rows = variant_rows[primary]
@@ -163,24 +164,36 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
                                 instellingen=sc.jaren if sc else None)
             rows += _jaren_rows(jds, primary, n_eff)
-            extra_inputs.update({k if "/" in k else f"scenarios/{k}": v for k, v in jaren_priors.file_hashes.items()})
+            extra_inputs.update({k if "/" in k else f"scenarios/{k}": v
+                                 for k, v in jaren_priors.file_hashes.items()})
         t_summary = time.perf_counter()
         if post is not None:
             extra_inputs[f"{post.folder.name}/posterior.nc"] = post.sha256
         extra_inputs[f"scenarios/{VARIANTEN_FILE.name}"] = varianten.sha256
         extra_inputs[f"{Path(prior_set.directory).name or 'priors'}/{verdeling.path}"] = verdeling.sha256
         info = {v: {"titel": varianten[v].titel, "keuzes": variant_values(prior_set, v, varianten)} for v in names}
+        tables.write_summary(rows + [r for _, rws in others for r in rws], tmp / "summary.csv")
+        views = None
+        if result.has_draws:
+            main_views = dependence_views(result, seed, names[0])
+            views = main_views + [r for v, res in zip(names[1:], results[1:])
+                                  for r in dependence_views(res, seed, v, same_as=(result, main_views))]
+            tables.write_csv(tmp / "afhankelijkheid.csv", views, ["variant", "kolom", "aanname", "deelopgaven",
+                                                                 "mean", "p5", "p50", "p95"])
+        write_json(fit_table(prior_set), tmp / "prior_fits.json")
+        if plan.names and plan.copula.blocks:   # on the first draws of the run
+            x = np.vstack([result.inputs[name][:RANK_CHECK_DRAWS] for name in plan.names])
+            write_json(rank_correlation_report(x, plan.copula), tmp / "rank_correlations.json")
+        charts.s_curves(result, rows, tmp, [(v, res, variant_rows[v])
+                                            for v, res in zip(names[1:], results[1:])])
+        charts.intervals(rows, tmp, others)
+        if jds is not None:
+            plots.fan_chart(jds, tmp / "fan_chart")
+        t_national = time.perf_counter()
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds,
                               variants=[(v, info[v]["titel"], info[v]["keuzes"], res, variant_rows[v])
                                         for v, res in zip(names, results)], regionaal=regional)
-        tables.write_summary(rows + [r for _, rws in others for r in rws], tmp / "summary.csv")
-        tables.write_csv(tmp / "regionaal.csv", [r for reg in regional.values() for r in regionaal_rows(reg)],
-                         REGIONAAL_FIELDS)
-        views = ([r for v, res in zip(names, results) for r in dependence_views(res, seed, v)]
-                 if result.has_draws else None)
-        if views is not None:
-            tables.write_csv(tmp / "afhankelijkheid.csv", views, ["variant", "kolom", "aanname", "deelopgaven",
-                                                                 "mean", "p5", "p50", "p95"])
+        tables.write_csv(tmp / "regionaal.csv", regional_csv_rows(regional, primary), REGIONAAL_FIELDS)
         (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
                                         + variants_paragraph(varianten, names, prior_set) + "\n\n"
                                         + tables.overview_table(rows, markdown=True, others=others) + "\n\n"
@@ -189,17 +202,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                         + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
                                            + tables.dependence_table(views, markdown=True) + "\n"),
                                         encoding="utf-8")
-        write_json(fit_table(prior_set), tmp / "prior_fits.json")
-        if plan.names and plan.copula.blocks:   # on the first draws of the run
-            x = np.vstack([result.inputs[name][:RANK_CHECK_DRAWS] for name in plan.names])
-            write_json(rank_correlation_report(x, plan.copula), tmp / "rank_correlations.json")
-        t_write = time.perf_counter()
-        charts.s_curves(result, rows, tmp, [(v, res, variant_rows[v]) for v, res in zip(names[1:], results[1:])])
-        charts.intervals(rows, tmp, others)
         charts.regions(regional[primary], tmp, deelopgave_titles())
-        if jds is not None:
-            plots.fan_chart(jds, tmp / "fan_chart")
-        t_plots = time.perf_counter()
+        t_write = time.perf_counter()
         args = {"draws": draws, "seed": seed, "threads": threads, "chunk_size": chunk_size, "store": store,
                 "summaries_only": summaries_only, "jaren": jaren,
                 "priors": None if sc is not None else prior_set.directory,
@@ -212,8 +216,9 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         manifest = write_manifest(
             tmp, "run", arguments=args, inputs=input_hashes(prior_set, gebieden, extra_inputs),
             random={"seed": seed, "stream": STREAM, "chunk_size": plan.chunk_size, "n_chunks": result.n_chunks},
-            timings={"engine": t_engine - t0, "summary": t_summary - t_engine, "write": t_write - t_summary,
-                     "plots": t_plots - t_write, "total": time.perf_counter() - t0},
+            timings={"engine": t_engine - t0, "regional": t_regional - t_engine, "summary": t_summary - t_regional,
+                     "national_tables_and_plots": t_national - t_summary, "write": t_write - t_national,
+                     "total": time.perf_counter() - t0},
             results={"draws": draws, "draws_kept": result.has_draws, "sampled_entries": len(plan.names),
                      "posterior": None if post is None else {"folder": str(post.folder), "posterior_sha256": post.sha256,
                                                              "rows": int(post.draws.shape[0]), "ess": post.ess,
@@ -227,6 +232,17 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
     return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
                   posterior=None if post is None else posterior_line(post, n_eff), varianten=variant_rows,
                   variant_results=dict(zip(names, results)), regionaal=regional)
+
+
+def regional_csv_rows(regional, primary: str) -> list[dict]:
+    """The rows of ``regionaal.csv``: every row of the main variant, and of each other variant the rows a choice
+    moves (the others are the main variant's numbers: the same draws)."""
+    main = regionaal_rows(regional[primary])
+    key = (lambda r: (r["niveau"], r["code"], r["deelopgave"], r["maatstaf"]))
+    by = {key(r): r for r in main}
+    figures = (lambda r: tuple(r.get(f) for f in ("mean", "p5", "p50", "p95", "kans_eerste")))
+    return main + [r for v, reg in regional.items() if v != primary for r in regionaal_rows(reg)
+                   if figures(r) != figures(by[key(r)])]
 
 
 def deelopgave_titles() -> dict[str, str]:

@@ -139,53 +139,66 @@ def _ticks(top: float, count: int = 5) -> list[float]:
     return [float(x) for x in np.arange(0.0, top + 1e-9 * top, step)]
 
 
-def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, width: int) -> str:
-    """One panel of a regional chart, as SVG text: per region the P5-P95 interval (line) and P50 (dot) of
-    deelopgave ``k`` (None: the total without PM), absolute (mln. €) or per inhabitant (€)."""
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, x0: float, width: float) -> list[str]:
+    """One panel of a regional chart as SVG elements, from ``x0``: per region the P5-P95 interval (line) and P50
+    (dot) of deelopgave ``k`` (None: the total without PM), absolute (mln. €) or per inhabitant (€), with the
+    probability that the region ranks first beside its name. Drawn directly: thirteen pygal charts of two panels
+    would take most of a run's time."""
     from model.spec.data import REGIOS
 
     stats = reg.kolom_stats[0] if k is None else reg.regio_stats[k]
     div = reg.per_regio(reg.inwoners) if per_inwoner else np.full(len(REGIOS), 1e6)
-    n = len(REGIOS)
-    top = 1.05 * float(np.max(stats[:, 3] / div))
-    if per_inwoner and k is not None:
-        labels = [f"{naam} ({decimal_nl(100 * reg.kans_eerste_per_inwoner[k, i], 0)}%)" for i, naam in enumerate(REGIOS)]
-    elif k is not None:
-        labels = [f"{naam} ({decimal_nl(100 * reg.kans_eerste[k, i], 0)}%)" for i, naam in enumerate(REGIOS)]
-    else:
-        labels = list(REGIOS)
-    config, pygal = _config(width=width, height=90 + 30 * n, show_legend=True, legend_at_bottom=True,
-                            legend_at_bottom_columns=2, allow_interruptions=True, title=title,
-                            x_title="€ per inwoner (prijspeil 2024)" if per_inwoner else "mln. € (2025-2035, prijspeil 2024)",
-                            range=(-0.8, n - 0.2), show_y_guides=False, value_formatter=lambda y: "",
-                            xrange=(0.0, top), x_labels=_ticks(top), truncate_label=-1,
-                            y_labels=[{"label": label, "value": n - 1 - i} for i, label in enumerate(labels)])
-    config["x_value_formatter"] = lambda x: decimal_nl(x, 0)
-    chart = pygal.XY(style=_style(("#1f5fa0", "#1f5fa0")), **config)
-    segments: list = []
-    for i in range(n):
-        segments += [(stats[i, 1] / div[i], n - 1 - i), (stats[i, 3] / div[i], n - 1 - i), None]
-    chart.add("P5-P95", segments[:-1], stroke_style={"width": 3})
-    chart.add("P50", [(stats[i, 2] / div[i], n - 1 - i) for i in range(n)], stroke=False, show_dots=True, dots_size=4)
-    return chart.render(is_unicode=True)
+    first = None if k is None else (reg.kans_eerste_per_inwoner if per_inwoner else reg.kans_eerste)[k]
+    top = 1.05 * float(np.max(stats[:, 3] / div)) or 1.0
+    ticks = _ticks(top)
+    left, right, y0, row = x0 + 250, x0 + width - 20, 50, 28
+    scale = (right - left) / top
+    out = [f'<text x="{x0 + width / 2}" y="22" text-anchor="middle" font-size="13">{_esc(title)}</text>']
+    bottom = y0 + row * len(REGIOS)
+    for t in ticks:
+        x = left + t * scale
+        out.append(f'<line x1="{x:.1f}" y1="{y0 - 8}" x2="{x:.1f}" y2="{bottom}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="11">'
+                   f'{decimal_nl(t, 0 if step_whole(ticks) else 1)}</text>')
+    unit = "€ per inwoner (prijspeil 2024)" if per_inwoner else "mln. € (2025-2035, prijspeil 2024)"
+    out.append(f'<text x="{(left + right) / 2}" y="{bottom + 36}" text-anchor="middle" font-size="11">{unit}</text>')
+    for i, naam in enumerate(REGIOS):
+        y = y0 + row * i + row / 2
+        label = naam if first is None else f"{naam} ({decimal_nl(100 * first[i], 0)}%)"
+        lo, mid, hi = (stats[i, j] / div[i] * scale + left for j in (1, 2, 3))
+        out.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="11">{_esc(label)}</text>')
+        out.append(f'<line x1="{lo:.1f}" y1="{y}" x2="{hi:.1f}" y2="{y}" stroke="#7f9fbf" stroke-width="3"/>')
+        out.append(f'<circle cx="{mid:.1f}" cy="{y}" r="4" fill="#1f5fa0"/>')
+    return out
+
+
+def step_whole(ticks: list[float]) -> bool:
+    """Whether the ticks are whole numbers (printed without decimals)."""
+    return all(float(t).is_integer() for t in ticks)
 
 
 def regions(reg, folder: Path, titles) -> list[Path]:
     """``regio_<deelopgave>.svg`` per deelopgave and ``regio_totaal.svg`` (the total without PM): the regions'
-    intervals absolute (left) and per inhabitant (right), with the probability that the region ranks first
-    (absolute, per inhabitant) beside its name (``reg``: ``model.analysis.regionaal.Regionaal``)."""
+    P5-P95 intervals and medians absolute (left) and per inhabitant (right), with the probability that the region
+    ranks first (absolute, per inhabitant) beside its name (``reg``: ``model.analysis.regionaal.Regionaal``)."""
+    from model.spec.data import REGIOS
+
     out = []
+    width = 560
+    height = 50 + 28 * len(REGIOS) + 70
     items = [(k, d, ("PM " if reg.pm[k] else "") + titles.get(d, d)) for k, d in enumerate(reg.deelopgaven)]
     for k, name, title in [*items, (None, "totaal", "Totaal zonder PM")]:
-        width = 560
-        left = _region_panel(reg, k, False, f"{title}: per regio (kans hoogste)", width)
-        right = _region_panel(reg, k, True, "per inwoner (kans hoogste per inwoner)", width)
-        height = max(int(p.split('height="', 1)[1].split('"', 1)[0]) for p in (left, right))
-        strip = (lambda p: p[p.index("<svg"):])
-        svg = (f'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
-               f'width="{2 * width}" height="{height}" viewBox="0 0 {2 * width} {height}">'
-               f'<svg x="0" y="0" width="{width}" height="{height}">{strip(left)}</svg>'
-               f'<svg x="{width}" y="0" width="{width}" height="{height}">{strip(right)}</svg></svg>\n')
+        body = (_region_panel(reg, k, False, f"{title}: per regio (kans hoogste)", 0, width)
+                + _region_panel(reg, k, True, "per inwoner (kans hoogste per inwoner)", width, width))
+        legend = (f'<text x="20" y="{height - 12}" font-size="11">Lijn: P5-P95, punt: P50 (variant {reg.variant}; '
+                  f'{decimal_nl(reg.n, 0)} trekkingen)</text>')
+        svg = (f'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{2 * width}" '
+               f'height="{height}" viewBox="0 0 {2 * width} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
+               f'fill="#222"><rect width="100%" height="100%" fill="white"/>' + "".join(body) + legend + "</svg>\n")
         path = Path(folder) / f"regio_{name}.svg"
         path.write_text(svg, encoding="utf-8")
         out.append(path)

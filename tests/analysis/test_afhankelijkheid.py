@@ -52,3 +52,21 @@ def test_the_independent_view_is_reproducible_from_the_seed(result):
     b = {(r["kolom"], r["aanname"]): r["p95"] for r in dependence_views(result, 6)}
     assert a[("publieke_restopgave", "onafhankelijk")] != b[("publieke_restopgave", "onafhankelijk")]
     assert a[("publieke_restopgave", "comonotoon")] == b[("publieke_restopgave", "comonotoon")]
+
+
+def test_a_column_no_choice_moves_takes_the_other_variants_views_the_same_numbers():
+    from model.engine.plan import variant_plans
+    from model.engine.run import run
+    from model.spec.data import load_gebieden
+    from model.spec.priors import load_priors
+
+    laag, hoog = (run(plan=p, draws=8_192, seed=9) for p in variant_plans(load_priors(), load_gebieden(),
+                                                                           ("laag", "hoog"), chunk_size=4096))
+    main = dependence_views(laag, 9, "laag")
+    reused = dependence_views(hoog, 9, "hoog", same_as=(laag, main))
+    assert reused == dependence_views(hoog, 9, "hoog")
+    by = {(r["kolom"], r["aanname"]): r for r in reused}
+    assert by["publieke_restopgave", "onafhankelijk"]["p50"] == next(
+        r["p50"] for r in main if (r["kolom"], r["aanname"]) == ("publieke_restopgave", "onafhankelijk"))
+    assert by["investeringsopgave", "verklaard"]["p50"] != next(          # a choice moves this column
+        r["p50"] for r in main if (r["kolom"], r["aanname"]) == ("investeringsopgave", "verklaard"))
