@@ -53,7 +53,7 @@ def instrumented_chunk_loop():
         else:
             lines.append(line)
     src = "\n".join(lines).replace("def run_chunk(", "def run_chunk_timed(cycles, ", 1)
-    namespace = dict(vars(codegen.compiled_module()))  # model_block, the block steps, N_INPUTS, N_LINES
+    namespace = dict(vars(codegen.compiled_module().module))  # model_block, the block steps, N_INPUTS, N_LINES
     namespace["cycle_counter"] = cycle_counter
     exec(src, namespace)
     counter = numba.njit(lambda: cycle_counter())
