@@ -56,14 +56,18 @@ def test_a_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_a_batch_on_a_full_disk_marks_the_task_failed_and_resumes_once_there_is_space(tmp_path):
-    """Room for one task folder (~2.2 MB at 6000 draws, two variants) but not two: the first finishes, the second is failed in
-    batch.json with the disk's error (on a78215f: a silent death with batch.json "running"); after freeing space
-    the same command runs only the failed task, and both equal a batch that never saw a full disk."""
+    """Room for one task folder (its size measured on a reference batch: about 3 MB at 6000 draws, two variants,
+    with the regional results) but not two: the first finishes, the second is failed in batch.json with the disk's
+    error (on a78215f: a silent death with batch.json "running"); after freeing space the same command runs only the
+    failed task, and both equal a batch that never saw a full disk."""
     args = [*BATCH, "--seeds", "1", "2", "--draws", "6000"]
     reference = tmp_path / "reference"
     assert cli(*args, "--out", str(reference)).returncode == 0
-    with tmpfs(tmp_path / "disk", "5m") as disk:
-        (disk / "ballast").write_bytes(b"\0" * (2 * 2**20))
+    size = sum(p.stat().st_size for p in (reference / "default_seed1_draws6000").iterdir())
+    disk_mib = -(-4 * size // 2**20) + 1
+    with tmpfs(tmp_path / "disk", f"{disk_mib}m") as disk:
+        # free: 1.5 task folders (and the batch's own small files): the first fits, the second does not
+        (disk / "ballast").write_bytes(b"\0" * (disk_mib * 2**20 - int(1.5 * size) - 2**17))
         out = disk / "batch"
         proc = cli(*args, "--out", str(out))
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
