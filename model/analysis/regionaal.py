@@ -18,8 +18,9 @@ import numpy as np
 
 from model.deelopgaven.registry import DEELOPGAVEN, KOLOMMEN
 from model.engine.run import RunResult
+from model.errors import PriorError
 from model.engine.verdeling import REGIO_DRAWS, allocation, first_draws, parts
-from model.spec.data import REGIOS
+from model.spec.data import REGIOS, sum_per_regio
 from model.spec.verdeling import Verdeling, region_index
 
 #: The statistics of every regional figure (over the allocation's draws).
@@ -53,9 +54,7 @@ class Regionaal:
         return ("totaal", *KOLOMMEN)
 
     def per_regio(self, values: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(REGIOS))
-        np.add.at(out, [REGIOS.index(r) for r in self.regio_van], values)
-        return out
+        return sum_per_regio(self.regio_van, values)
 
     def divisor(self, maatstaf: str, niveau: str) -> np.ndarray:
         """What a measure divides by, per gemeente or per region (ones for ``absoluut``)."""
@@ -87,10 +86,19 @@ def regionaal(results: Mapping[str | None, RunResult], verdeling: Verdeling, thr
               ) -> dict[str | None, Regionaal]:
     """The regional results of every variant of a run (``results``: variant -> its result, the main one first,
     on the same seed). A deelopgave whose draws no choice moves is allocated once and shared by the variants (the
-    allocation's random numbers are the same for all of them). The quantiles are taken on ``threads`` threads
-    (numpy's partition releases the GIL); the numbers do not depend on it."""
+    allocation's random numbers are the same for all of them). The keys and the sorts run on ``threads`` threads
+    (both release the GIL); the numbers do not depend on it. A figure that is not finite is an error, never a
+    result."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return _regionaal(results, verdeling, pool, max(1, threads))
+        out = _regionaal(results, verdeling, pool, max(1, threads))
+    for reg in out.values():
+        for name in ("gemeente_stats", "regio_stats", "kolom_stats"):
+            bad = np.argwhere(~np.isfinite(getattr(reg, name)))
+            if bad.size:
+                where = (reg.kolommen if name == "kolom_stats" else reg.deelopgaven)[bad[0][0]]
+                raise PriorError(f"{verdeling.path}: the allocation gives a figure that is not finite ({name}, "
+                                 f"{where}, variant {reg.variant})")
+    return out
 
 
 def _regionaal(results, verdeling: Verdeling, pool, threads: int) -> dict[str | None, Regionaal]:

@@ -72,6 +72,14 @@ REGIOS = (
 )
 
 
+def sum_per_regio(regio: Sequence[str], values: np.ndarray) -> np.ndarray:
+    """Sum per-gemeente ``values`` into the 11 regions (order of REGIOS), ``regio`` each gemeente's region."""
+    out = np.zeros(len(REGIOS))
+    for r, v in zip(regio, values):
+        out[REGIOS.index(r)] += v
+    return out
+
+
 @dataclass(frozen=True)
 class Gebieden:
     """The NPVR municipalities of one run: CBS KWB 2024 inhabitants and dwellings (1 Jan 2024; Table 1.1's basis),
@@ -89,10 +97,7 @@ class Gebieden:
 
     def per_regio(self, values: np.ndarray) -> np.ndarray:
         """Sum a per-gemeente array into the 11 regions (order of REGIOS)."""
-        out = np.zeros(len(REGIOS))
-        for r, v in zip(self.regio, values):
-            out[REGIOS.index(r)] += v
-        return out
+        return sum_per_regio(self.regio, values)
 
     def quantities(self) -> dict[str, float]:
         """Data quantities that enter the kernels as constants."""
@@ -263,6 +268,10 @@ def _woondeal_per_woning(path: Path, codes: Sequence[str], woningen: np.ndarray)
                 continue
             if level == "regio":
                 homes -= sum(out[index[g]] / 100 * woningen[index[g]] for g in own)
+                if homes <= 0:
+                    raise PriorError(f"{path.name}: line {line}: woningen_2022_2030: the region's figure is not "
+                                     "more than what its gemeenten agreed on their own; nothing is left for "
+                                     f"{len(rest)} gemeente(n)")
             out[rest] = 100 * homes / woningen[rest].sum()
     return out
 
@@ -273,7 +282,7 @@ def _winkelleegstand(path: Path, codes: Sequence[str]) -> np.ndarray:
     index = {c: i for i, c in enumerate(codes)}
     out = np.full(len(codes), np.nan)
     for line, row, gms in _areas(path, ("area", "level", "value_pct", "source_url", "referentie_pct", "gm_code")):
-        value = _number(path.name, line, row, "value_pct", 0, 100, approx=True)
+        value = _number(path.name, line, row, "value_pct", 0.1, 100, approx=True)
         ref = _number(path.name, line, row, "referentie_pct", 0.1, 100)
         for g in gms:
             if g in index:

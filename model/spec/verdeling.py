@@ -188,6 +188,12 @@ def key_arrays(key: Sleutel, gebieden: Gebieden) -> KeyArrays:
     known = np.ones(n, dtype=bool)
     for j, ind in enumerate(key.indicatoren):
         values = gebieden.indicatoren[ind.naam]
+        bad = np.flatnonzero(values <= 0) if ind.transform == "log" else np.zeros(0, dtype=int)
+        if bad.size:     # ln(0) would give the gemeente a share of 0 or NaN, silently
+            g = bad[0]
+            raise PriorError(f"{VERDELING_FILE}: sleutels.{key.deelopgave}.indicatoren.{ind.naam}.transform: log of "
+                             f"{values[g]:g} for {gebieden.gm_code[g]} ({gebieden.gemeente[g]}); a log transform "
+                             "needs positive values (use transform: verschil for this indicator)")
         x[:, j] = relative(values, basis, ind.transform)
         known &= ~np.isnan(values)
     tau = np.where(known, key.spreiding, key.spreiding_onbekend)

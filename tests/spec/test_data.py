@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from model.errors import PriorError
 from model.spec.data import (CONFIDENCES, DATA_DIR, INDICATOREN, KWB2025_FILE, KWB_INWONERS_TOLERANCE, MEMBERSHIP_FILE,
-                             REGION_CLASS_FILE, REGIOS, WOONDEALS_FILE, _kwb2025, load_gebieden)
+                             LEEGSTAND_FILE, REGION_CLASS_FILE, REGIOS, WOONDEALS_FILE, _kwb2025, load_gebieden)
 
 # docs/sources.md §1: region -> (number of gemeenten, inhabitants 1-1-2024, dwellings 1-1-2024), CBS KWB 2024
 PER_REGIO = {
@@ -359,15 +359,27 @@ def test_bad_kwb2025_data_is_refused_naming_file_line_and_field(tmp_path, case):
         load_gebieden(data_dir=_kwb_copy(tmp_path, edit))
 
 
-def test_a_housing_agreement_naming_a_bad_code_or_without_source_is_refused(tmp_path):
+BAD_SOURCED = {
+    "bad code": (WOONDEALS_FILE, ",GM0715,", ",GX0715,", "line \\d+: gm_codes: not a CBS municipality code"),
+    "no source": (WOONDEALS_FILE, "https://www.onbegrensdzeeuwsvlaanderen.nl/actueel/wonen-zeeland", "",
+                  "line \\d+: source_url: empty"),
+    "region below its gemeenten": (WOONDEALS_FILE, "regio,Twente,14100,", "regio,Twente,5000,",
+                                   "line \\d+: woningen_2022_2030: the region's figure is not more than what its "
+                                   "gemeenten agreed"),
+    "zero vacancy": (LEEGSTAND_FILE, "rapportage),18.4,", "rapportage),0,", "line 2: value_pct: 0 outside"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SOURCED))
+def test_a_bad_housing_agreement_or_vacancy_figure_is_refused(tmp_path, case):
+    """A bad code, a figure without its source, a region's agreement below what its gemeenten agreed on their own
+    (a negative remainder), a vacancy of 0 (its log): each refused naming the file and line."""
+    name, old, new, pattern = BAD_SOURCED[case]
     data_dir = tmp_path / "data"
     shutil.copytree(DATA_DIR, data_dir)
-    path = data_dir / WOONDEALS_FILE
+    path = data_dir / name
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace(",GM0715,", ",GX0715,"), encoding="utf-8")
-    with pytest.raises(PriorError, match=f"^{WOONDEALS_FILE}: line \\d+: gm_codes: not a CBS municipality code"):
-        load_gebieden(data_dir=data_dir)
-    path.write_text(text.replace("https://www.onbegrensdzeeuwsvlaanderen.nl/actueel/wonen-zeeland", ""),
-                    encoding="utf-8")
-    with pytest.raises(PriorError, match=f"^{WOONDEALS_FILE}: line \\d+: source_url: empty"):
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(PriorError, match=f"^{name}: {pattern}"):
         load_gebieden(data_dir=data_dir)

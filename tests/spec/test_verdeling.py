@@ -127,3 +127,13 @@ def test_a_prior_directory_without_keys_is_refused(tmp_path):
     (target / VERDELING_FILE).unlink()
     with pytest.raises(PriorError, match=r"^verdeling/verdeelsleutels.yaml: \(file\): missing"):
         load_verdeling(str(target), {})
+
+
+def test_a_log_indicator_of_zero_is_an_error_not_a_silent_share(verdeling):
+    """Ameland (a membership candidate) has 0% corporation dwellings: ln(0) would give it a share of 0, or NaN when
+    a drawn weight is negative; the key refuses it, naming the key, indicator and gemeente."""
+    g = load_gebieden(extra=("GM0060",))
+    with pytest.raises(PriorError, match=r"sleutels\.herstructurering_woningen\.indicatoren\.corporatie\.transform: "
+                                         r"log of 0 for GM0060 \(Ameland\)"):
+        key_arrays(verdeling.sleutels["herstructurering_woningen"], g)
+    key_arrays(verdeling.sleutels["capaciteit"], g)        # a key without that indicator is fine
