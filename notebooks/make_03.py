@@ -79,7 +79,7 @@ md("""
 ## 2. Run the calibration (a short demonstration)
 
 With the independent priors (wide where there is no independent evidence) the posterior geometry is hard: the full
-configuration (`python cli.py calibrate`, 4 chains × 1000 draws after 1000 tuning steps) samples for about 16
+configuration (`python cli.py calibrate`, 4 chains × 1000 draws after 2000 tuning steps) samples for about 16
 minutes on a 2-core machine and, at the time of writing, ends with divergences, so it is not usable. To keep this
 notebook short it runs 2 chains × 100 draws after 200 tuning steps: enough to show every step and table, not a
 posterior to use (its diagnostics fail, and the engine refuses such a run).
