@@ -172,6 +172,10 @@ def _default_threads() -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The output ``tornado`` and ``sobol`` analyse when none is named: the report's headline column.
+DEFAULT_OUTPUT = "publieke_restopgave"
+
+
 @dataclass
 class TornadoNpvr:
     """A tornado for one NPVR output (values in euros). ``result.rows`` are sorted by swing."""
@@ -188,12 +192,19 @@ class TornadoNpvr:
 
     @property
     def rows(self) -> list[dict]:
-        return self.result.rows
+        """The inputs that move the output (a non-zero swing), largest swing first: an input the output does not
+        depend on has no bar."""
+        return [r for r in self.result.rows if r["swing"] != 0]
+
+    @property
+    def n_without_effect(self) -> int:
+        """How many inputs leave the output unchanged at both quantiles (left out of :attr:`rows`)."""
+        return len(self.result.rows) - len(self.rows)
 
     def json_rows(self) -> list[dict]:
-        """``[{input, low, high, swing}, ...]`` sorted by swing (largest first), in euros."""
+        """``[{input, low, high, swing}, ...]`` of the inputs with a non-zero swing, largest first, in euros."""
         return [{"input": r["input"], "low": r["low"], "high": r["high"], "swing": r["swing"]}
-                for r in self.result.rows]
+                for r in self.rows]
 
 
 @dataclass
@@ -254,7 +265,7 @@ def _plan(plan: EnginePlan | None) -> EnginePlan:
     return variant_plans(load_priors(), load_gebieden(), (None,))[0]
 
 
-def tornado_npvr(output: str = "publieke_restopgave", low_q: float = 0.10, high_q: float = 0.90, *,
+def tornado_npvr(output: str = DEFAULT_OUTPUT, low_q: float = 0.10, high_q: float = 0.90, *,
                  plan: EnginePlan | None = None) -> TornadoNpvr:
     """One-at-a-time swings of ``output``: each input at its ``low_q`` and ``high_q`` quantile, every other
     input at its point value. ``base`` is report mode's point value of the output."""
@@ -266,7 +277,7 @@ def tornado_npvr(output: str = "publieke_restopgave", low_q: float = 0.10, high_
                        point=dict(zip(spec.names, map(float, spec.point))))
 
 
-def spider_npvr(output: str = "publieke_restopgave", quantiles: Sequence[float] = SPIDER_QUANTILES, *,
+def spider_npvr(output: str = DEFAULT_OUTPUT, quantiles: Sequence[float] = SPIDER_QUANTILES, *,
                 plan: EnginePlan | None = None) -> SpiderNpvr:
     """Output against each input's quantile (others at their point values)."""
     plan = _plan(plan)
@@ -327,7 +338,7 @@ def evaluation_rate(plan: EnginePlan, n: int = 4096) -> float:
     return n / max(time.perf_counter() - t, 1e-9)
 
 
-def sobol_npvr(output: str = "investeringsopgave", n_base: int = 2**14, seed: int = 0, *,
+def sobol_npvr(output: str = DEFAULT_OUTPUT, n_base: int = 2**14, seed: int = 0, *,
                plan: EnginePlan | None = None, num_resamples: int = 100, conf_level: float = 0.95,
                threads: int | None = None) -> SobolNpvr:
     """First-order and total Sobol' indices of ``output`` with bootstrap confidence intervals.

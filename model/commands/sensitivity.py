@@ -8,12 +8,17 @@ import sys
 
 from model.commands.args import add_out, add_priors, fraction, positive_int, seed
 
+_DEFAULT_HELP = ("default: model.analysis.sensitivity_npvr.DEFAULT_OUTPUT, publieke_restopgave, the same for tornado "
+                 "and sobol")
+
 
 def _plan_and_output(args):
     """The plan and the output named on the command line, or ``None`` after an error message listing the known
     names."""
+    from model.analysis.sensitivity_npvr import DEFAULT_OUTPUT
     from model.jobs.sensitivity import plan_for
 
+    args.output = args.output or DEFAULT_OUTPUT
     plan = plan_for(args.priors, args.variant)
     try:
         plan.output_index(args.output)
@@ -52,6 +57,8 @@ def _cmd_tornado(args: argparse.Namespace) -> int:
     print(f"{'#':>3}  {'input':46} {'soort':11} {'laag':>8} {'hoog':>8} {'swing':>8}  (mld. €)")
     for k, r in enumerate(t.rows[: args.top]):
         print(f"{k + 1:3d}  {r['input']:46} {r['kind']:11} {_num(r['low'])} {_num(r['high'])} {_num(r['swing'])}")
+    if t.n_without_effect:
+        print(f"({t.n_without_effect} inputs zonder invloed op deze uitkomst weggelaten)")
     print(f"run folder: {job.path}")
     return 0
 
@@ -95,8 +102,8 @@ def add_variant(p) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("tornado", help="tornado and spider of one output (one input at a time)")
-    p.add_argument("output", nargs="?", default="publieke_restopgave",
-                   help="output: a column, deelopgave, doel_..., totaal_pm (default: publieke_restopgave)")
+    p.add_argument("output", nargs="?", default=None,
+                   help=f"output: a column, deelopgave, doel_..., totaal_pm ({_DEFAULT_HELP})")
     p.add_argument("--low", type=fraction, default=0.10, help="low input quantile (default 0.10)")
     p.add_argument("--high", type=fraction, default=0.90, help="high input quantile (default 0.90)")
     p.add_argument("--top", type=positive_int, default=15, help="drivers printed (default 15)")
@@ -107,7 +114,8 @@ def register(sub) -> None:
     p.set_defaults(func=_cmd_tornado)
 
     p = sub.add_parser("sobol", help="Sobol' indices of one output, per input and grouped")
-    p.add_argument("output", nargs="?", default="investeringsopgave", help="output (default: investeringsopgave)")
+    p.add_argument("output", nargs="?", default=None,
+                   help=f"output: a column, deelopgave, doel_..., totaal_pm ({_DEFAULT_HELP})")
     p.add_argument("--n-base", type=positive_int, default=2**14,
                    help="base samples N (default 2**14; a minimum is enforced, see model.jobs.sensitivity)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the scrambled Sobol' design (default 0)")

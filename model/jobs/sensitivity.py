@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from model.analysis.sensitivity_npvr import (SobolNpvr, SpiderNpvr, TornadoNpvr, evaluation_rate, input_spec,
-                                             report_figures, resolve_output, sobol_cost, sobol_npvr, spider_npvr,
-                                             tornado_npvr)
+from model.analysis.sensitivity_npvr import (DEFAULT_OUTPUT, SobolNpvr, SpiderNpvr, TornadoNpvr, evaluation_rate,
+                                             input_spec, report_figures, resolve_output, sobol_cost, sobol_npvr,
+                                             spider_npvr, tornado_npvr)
 from model.engine.plan import EnginePlan, Output, variant_plans
 from model.errors import UsageError
 from model.output import plots
@@ -48,7 +48,7 @@ def plan_for(priors: str | Path | None = None, variant: str | None = None) -> En
     return variant_plans(load_priors(priors), load_gebieden(), (variant,))[0]
 
 
-def tornado_job(output: str = "publieke_restopgave", low: float = 0.10, high: float = 0.90, *,
+def tornado_job(output: str = DEFAULT_OUTPUT, low: float = 0.10, high: float = 0.90, *,
                 plan: EnginePlan | None = None, priors: str | Path | None = None, out: str | Path = RUNS_DIR,
                 top_n: int = 25) -> SensitivityJob:
     """Tornado and spider of ``output`` (inputs at their ``low`` and ``high`` quantiles), in a new run folder."""
@@ -82,7 +82,7 @@ def tornado_job(output: str = "publieke_restopgave", low: float = 0.10, high: fl
     return SensitivityJob(folder.path, t, s, manifest)
 
 
-def sobol_job(output: str = "investeringsopgave", n_base: int = 2**14, seed: int = 0, *,
+def sobol_job(output: str = DEFAULT_OUTPUT, n_base: int = 2**14, seed: int = 0, *,
               plan: EnginePlan | None = None, priors: str | Path | None = None, out: str | Path = RUNS_DIR,
               top_n: int = 25, num_resamples: int = 100, conf_level: float = 0.95) -> SensitivityJob:
     """First-order and total Sobol' indices of ``output`` (per input and grouped), in a new run folder."""

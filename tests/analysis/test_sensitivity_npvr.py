@@ -89,7 +89,11 @@ def test_tornado_base_is_report_mode_point_value(tornado_pr):
 def test_tornado_rows_sorted_and_top_driver_is_a_kental_of_the_column(tornado_pr, spec):
     swings = [r["swing"] for r in tornado_pr.rows]
     assert swings == sorted(swings, reverse=True)
-    assert len(tornado_pr.rows) == spec.n_inputs
+    # every input with a swing, and only those: the inputs of other columns' deelopgaven move nothing
+    assert len(tornado_pr.result.rows) == spec.n_inputs
+    assert len(tornado_pr.rows) + tornado_pr.n_without_effect == spec.n_inputs and tornado_pr.n_without_effect > 0
+    assert all(r["swing"] > 0 for r in tornado_pr.rows)
+    assert all(r["swing"] == 0 for r in tornado_pr.result.rows if r not in tornado_pr.rows)
     column_inputs = {n for d in DEELOPGAVEN if d.kolom == "publieke_restopgave" and not d.pm for n in d.inputs}
     top = tornado_pr.rows[0]
     assert top["kind"] == "kental"

@@ -16,6 +16,11 @@ def test_cli_tornado_json(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(set(r) == {"input", "low", "high", "swing"} for r in rows)
     assert [r["swing"] for r in rows] == sorted((r["swing"] for r in rows), reverse=True)
+    assert all(r["swing"] > 0 for r in rows)        # an input the output does not depend on has no bar
+    from model.analysis.sensitivity_npvr import input_spec
+    from model.jobs.sensitivity import plan_for
+
+    assert len(rows) < len(input_spec(plan_for(None, None)).names)   # the inputs of the other deelopgaven left out
     folders = list(tmp_path.iterdir())
     assert len(folders) == 1 and RUN_NAME.match(folders[0].name), folders
     assert folders[0].name.startswith("tornado-publieke_restopgave-")
@@ -25,7 +30,7 @@ def test_cli_tornado_text_and_options(tmp_path, capsys):
     assert main(["tornado", "capaciteit", "--low", "0.05", "--high", "0.95", "--top", "3", "--out",
                  str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "P5 / P95" in out and "run folder:" in out and len(out.splitlines()) == 3 + 3 + 1
+    assert "P5 / P95" in out and "run folder:" in out and len(out.splitlines()) == 3 + 3 + 1 + ("weggelaten" in out)
     (folder,) = list(tmp_path.iterdir())
     assert folder.name.startswith("tornado-capaciteit-")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -37,12 +42,13 @@ def test_cli_sobol_json(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(set(r) == {"input", "S1", "S1_conf", "ST", "ST_conf"} for r in rows)
     (folder,) = list(tmp_path.iterdir())
-    assert RUN_NAME.match(folder.name) and folder.name.startswith("sobol-investeringsopgave-")
+    assert RUN_NAME.match(folder.name) and folder.name.startswith("sobol-publieke_restopgave-")   # as tornado
     assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["arguments"]["n_base"] == 256
 
 
 def test_cli_defaults():
+    """Tornado and Sobol' analyse the same output when none is named (the default is resolved when they run)."""
     t = build_parser().parse_args(["tornado"])
-    assert (t.output, t.low, t.high, t.json, t.out) == ("publieke_restopgave", 0.10, 0.90, False, str(RUNS_DIR))
+    assert (t.output, t.low, t.high, t.json, t.out) == (None, 0.10, 0.90, False, str(RUNS_DIR))
     s = build_parser().parse_args(["sobol"])
-    assert (s.output, s.n_base, s.seed, s.json, s.out) == ("investeringsopgave", 2**14, 0, False, str(RUNS_DIR))
+    assert (s.output, s.n_base, s.seed, s.json, s.out) == (None, 2**14, 0, False, str(RUNS_DIR))
