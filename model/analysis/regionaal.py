@@ -48,6 +48,7 @@ class Regionaal:
     kans_eerste: np.ndarray                 # (deelopgave, regio): P(the region's amount is the largest)
     kans_eerste_per_inwoner: np.ndarray     # (deelopgave, regio): the same per inhabitant
     kolom_stats: np.ndarray                 # (kolom: totaal + the three columns, regio, stat), without PM
+    gemeente_totaal_stats: np.ndarray       # (gemeente, stat): the total without PM per gemeente
 
     @property
     def kolommen(self) -> tuple[str, ...]:
@@ -92,10 +93,11 @@ def regionaal(results: Mapping[str | None, RunResult], verdeling: Verdeling, thr
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         out = _regionaal(results, verdeling, pool, max(1, threads))
     for reg in out.values():
-        for name in ("gemeente_stats", "regio_stats", "kolom_stats"):
+        for name in ("gemeente_stats", "regio_stats", "kolom_stats", "gemeente_totaal_stats"):
             bad = np.argwhere(~np.isfinite(getattr(reg, name)))
             if bad.size:
-                where = (reg.kolommen if name == "kolom_stats" else reg.deelopgaven)[bad[0][0]]
+                where = {"kolom_stats": reg.kolommen, "gemeente_totaal_stats": reg.gm_code}.get(
+                    name, reg.deelopgaven)[bad[0][0]]
                 raise PriorError(f"{verdeling.path}: the allocation gives a figure that is not finite ({name}, "
                                  f"{where}, variant {reg.variant})")
     return out
@@ -127,12 +129,13 @@ def _regionaal(results, verdeling: Verdeling, pool, threads: int) -> dict[str | 
         for d in todo:
             g = alloc.per_gemeente[d]
             r = member @ g
-            figures[d] = (pool.submit(_stats, g), pool.submit(_stats, r), _first(r), _first(r / inw_r[:, None]), r)
+            figures[d] = (pool.submit(_stats, g), pool.submit(_stats, r), _first(r), _first(r / inw_r[:, None]), r, g)
         done.append((draws, figures))
         totals = []
         for kolom in (None, *KOLOMMEN):
             sel = [d for d, is_pm in zip(names, pm) if not is_pm and (kolom is None or kolom_of[d] == kolom)]
             totals.append(pool.submit(_stats, sum(figures[d][4] for d in sel)))
+        gemeente_totaal = pool.submit(_stats, sum(figures[d][5] for d, is_pm in zip(names, pm) if not is_pm))
         totals = [t.result() for t in totals]
         out[variant] = Regionaal(
             variant=result.plan.variant, n=n, deelopgaven=tuple(names), pm=pm, gm_code=gebieden.gm_code,
@@ -141,7 +144,7 @@ def _regionaal(results, verdeling: Verdeling, pool, threads: int) -> dict[str | 
             regio_stats=np.stack([figures[d][1].result() for d in names]),
             kans_eerste=np.stack([figures[d][2] for d in names]),
             kans_eerste_per_inwoner=np.stack([figures[d][3] for d in names]),
-            kolom_stats=np.stack(totals))
+            kolom_stats=np.stack(totals), gemeente_totaal_stats=gemeente_totaal.result())
     return out
 
 
@@ -170,6 +173,7 @@ def regionaal_json(reg: Regionaal) -> dict:
                  "woningen": int(reg.woningen[j])}
         for k, d in enumerate(reg.deelopgaven):
             entry[d] = figures(reg.gemeente_stats[k, j], reg.inwoners[j], reg.woningen[j])
+        entry["totaal_zonder_pm"] = figures(reg.gemeente_totaal_stats[j], reg.inwoners[j], reg.woningen[j])
         gemeente[code] = entry
     return {"variant": reg.variant, "eenheid": "EUR", "trekkingen": reg.n,
             "bron_inwoners_woningen": "CBS KWB 2025 (1 jan 2025)", "regio": regio, "gemeente": gemeente}
@@ -182,13 +186,12 @@ def regionaal_rows(reg: Regionaal) -> list[dict]:
                                     ("gemeente", reg.gm_code, lambda k: reg.gemeente_stats[k])):
         names = REGIOS if niveau == "regio" else reg.gemeente
         regio_of = REGIOS if niveau == "regio" else reg.regio_van
-        items = list(enumerate(reg.deelopgaven))
-        if niveau == "regio":
-            items.append((-1, "totaal_zonder_pm"))
+        items = [*enumerate(reg.deelopgaven), (-1, "totaal_zonder_pm")]
+        total = reg.kolom_stats[0] if niveau == "regio" else reg.gemeente_totaal_stats
         for maatstaf in MAATSTAVEN:
             div = reg.divisor(maatstaf, niveau)
             for k, d in items:
-                stats = reg.kolom_stats[0] if k < 0 else stats_of(k)
+                stats = total if k < 0 else stats_of(k)
                 for i, code in enumerate(codes):
                     row = {"variant": reg.variant, "niveau": niveau, "code": code, "naam": names[i],
                            "regio": regio_of[i], "deelopgave": d, "maatstaf": maatstaf,

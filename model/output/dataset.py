@@ -169,6 +169,11 @@ def _write_regionaal(f, regionaal) -> None:
     var = g.create_variable("regio_kolom", ("variant", "maatstaf", "kolom", "regio", "statistiek"), data=data)
     var.attrs.update({"units": "EUR (maatstaf per_inwoner, per_woning: EUR per eenheid)",
                       "long_name": "Kolomtotalen van Tabel 1.2 per regio (zonder PM)"})
+    data = np.stack([np.stack([r.gemeente_totaal_stats / r.divisor(m, "gemeente")[:, None] for m in MAATSTAVEN])
+                     for r in regs])
+    var = g.create_variable("gemeente_totaal", ("variant", "maatstaf", "gemeente", "statistiek"), data=data)
+    var.attrs.update({"units": "EUR (maatstaf per_inwoner, per_woning: EUR per eenheid)",
+                      "long_name": "Totaal per gemeente, 2025-2035, prijspeil 2024 (zonder PM)"})
     for name, attr, long_name in (("kans_eerste", "kans_eerste", "Kans dat de regio het hoogste bedrag heeft"),
                                   ("kans_eerste_per_inwoner", "kans_eerste_per_inwoner",
                                    "Kans dat de regio het hoogste bedrag per inwoner heeft")):

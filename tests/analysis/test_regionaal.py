@@ -103,4 +103,11 @@ def test_statistics_ranks_and_variants(setup):
         assert laag.regio_stats[g, REGIOS.index(naam), 3] == 0.0
     rows = regionaal_rows(laag)
     assert {r["niveau"] for r in rows} == {"regio", "gemeente"}
-    assert len(rows) == 3 * ((len(laag.deelopgaven) + 1) * len(REGIOS) + len(laag.deelopgaven) * len(laag.gm_code))
+    # every deelopgave and the total without PM, per region and per gemeente, in three measures
+    assert len(rows) == 3 * (len(laag.deelopgaven) + 1) * (len(REGIOS) + len(laag.gm_code))
+    # a gemeente's total is the sum of its deelopgaven without PM: the means add up exactly
+    means = {(r["code"], r["deelopgave"]): r["mean"] for r in rows if r["niveau"] == "gemeente"
+             and r["maatstaf"] == "absoluut"}
+    for code in laag.gm_code:
+        parts = sum(means[(code, d)] for d, pm in zip(laag.deelopgaven, laag.pm) if not pm)
+        assert means[(code, "totaal_zonder_pm")] == pytest.approx(parts, rel=1e-9), code
