@@ -12,10 +12,10 @@ import argparse
 import sys
 import warnings
 
-from model.commands import batch, calibrate, reproduce, run, sensitivity
+from model.commands import batch, calibrate, report, reproduce, run, sensitivity
 from model.errors import PriorError, SettingError, UsageError
 
-GROUPS = (reproduce, run, sensitivity, calibrate, batch)   # in the order of `cli.py --help`
+GROUPS = (reproduce, run, sensitivity, calibrate, batch, report)   # in the order of `cli.py --help`
 
 
 def build_parser() -> argparse.ArgumentParser:

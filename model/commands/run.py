@@ -19,6 +19,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         dependence_table,
         overview_table,
         regional_table,
+        jaren_json,
+        jaren_table,
         summary_json,
         varianten_json,
     )
@@ -45,7 +47,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size,
                       out=args.out, priors=priors, posterior=posterior, store=args.store,
                       summaries_only=args.summaries_only, progress=progress if show else None, variant=args.variant,
-                      rooster=args.rooster)
+                      rooster=args.rooster, scenario=args.scenario, jaren=args.jaren or args.scenario is not None)
     finally:
         for bar in bars:
             bar.close()
@@ -56,6 +58,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
         out["afhankelijkheid"] = job.manifest["results"]["afhankelijkheid"]   # None for a streamed run
         out["regionaal"] = regionaal_json(job.regionaal[job.rows[0]["variant"]])
+        out["scenario"] = job.manifest["arguments"]["scenario"]
+        out["jaren"] = None if job.jaren is None else jaren_json(job.rows, job.manifest["results"]["jaren"]["discontovoet"])
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     if job.posterior:
@@ -69,9 +73,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if job.manifest["results"]["afhankelijkheid"]:
         print()
         print(dependence_table(job.manifest["results"]["afhankelijkheid"]))
+    if job.jaren is not None:
+        print()
+        print(jaren_table(job.rows))
     res = job.result
     print(f"\n{res.draws:,} trekkingen".replace(",", ".") + f", seed {res.seed}, {res.threads} thread(s), "
           f"{job.manifest['timings_s']['total']:.1f} s; run folder: {job.path}")
+    print(f"rapport: {job.path / 'report.html'} en {job.path / 'report.xlsx'}")
     return 0
 
 
@@ -94,5 +102,11 @@ def register(sub) -> None:
                         "its results fill the main table and --json 'totaal'")
     p.add_argument("--rooster", action="store_true",
                    help="evaluate the §3.5 grid of variants (now/2035 x Q1/median) instead of laag and hoog")
+    p.add_argument("--scenario", default=None, metavar="NAME",
+                   help="a scenario: a name in scenarios/ (e.g. rapport_hoog, bouwkosten_hoog) or a .toml file; "
+                        "overlays the priors (excludes --priors) and adds the year model")
+    p.add_argument("--jaren", action="store_true",
+                   help="add the year model: amounts per year (prijspeil 2024 and current prices), the fan chart "
+                        "and the present value at 2.25%% (1.6%% and 3%% as sensitivity)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (euros)")
     p.set_defaults(func=_cmd_run)

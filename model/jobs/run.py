@@ -5,7 +5,8 @@
 writes a new run folder (``model.output.runfolder``): ``dataset.nc`` (``model.output.dataset``), ``summary.csv``
 and ``summary.md`` (``model.output.tables``), ``regionaal.csv`` (every deelopgave per region and gemeente,
 ``model.analysis.regionaal``), ``afhankelijkheid.csv``, ``prior_fits.json``, ``rank_correlations.json``, the plots
-(the regional ones ``regio_<deelopgave>.svg``) and, last, ``manifest.json``.
+(the regional ones ``regio_<deelopgave>.svg``), the review report ``report.html`` and ``report.xlsx``
+(``model.output.report``: every table and plot in one page and one workbook) and, last, ``manifest.json``.
 
 Every run evaluates the policy variants of ``scenarios/varianten.toml`` (``model.spec.varianten``: the norm level
 and the demand year are choices, not uncertainties), by default the report's ``laag`` and ``hoog``, or the §3.5
@@ -27,6 +28,7 @@ import numpy as np
 
 from model.analysis.afhankelijkheid import dependence_views
 from model.analysis.regionaal import REGIONAAL_FIELDS, regionaal, regionaal_rows
+from model.analysis.spreiding import spreiding
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
 from model.deelopgaven.registry import DEELOPGAVEN, column_parts
 from model.engine.plan import DEFAULT_CHUNK, variant_plans
@@ -34,11 +36,12 @@ from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
 from model.engine.verdeling import STREAM as VERDELING_STREAM
 from model.errors import UsageError
-from model.output import charts, dataset, plots, tables
+from model.output import charts, dataset, plots, report, tables
 from model.output.format import decimal_nl
 from model.output.runfolder import RunFolder, input_hashes, write_json, write_manifest
 from model.paths import RUNS_DIR
 from model.spec.data import load_gebieden
+from model.spec.jaren import MODEL_PRIJSPEIL, JaarInstellingen, load_jaren_priors
 from model.spec.dependence import rank_correlation_report
 from model.spec.priors import PriorSet, fit_table, load_priors
 from model.spec.scenarios import Scenario, load_scenario
@@ -91,12 +94,13 @@ def _jaren_rows(jds, variant: str, n_eff: float | None = None) -> list[dict]:
                 rows.append({"variant": variant, "output": f"per_jaar_{prijzen}_{groep}_{jaar}", "soort": f"per_jaar_{prijzen}",
                              "long_name": f"{groep} in {jaar} ("
                                           f"{'lopende prijzen' if prijzen == 'nominaal' else 'prijspeil 2024'})",
-                             "pm": False, **describe(g.values[i, :, j], n_eff), **no_figures()})
+                             "pm": False, **describe(g.values[i, :, j], n_eff), **no_figures(),
+                             "groep": str(groep), "jaar": int(jaar)})
     cw = contante_waarde_totaal(jds)
     for k, r in enumerate(cw["discontovoet"].values):
         rows.append({"variant": variant, "output": f"contante_waarde_{r:.4f}", "soort": "contante_waarde",
                      "long_name": f"Contante waarde per 1-1-2025 bij {100 * r:.2f}% (prijspeil 2024, zonder PM)",
-                     "pm": False, **describe(cw.values[k], n_eff), **no_figures()})
+                     "pm": False, **describe(cw.values[k], n_eff), **no_figures(), "discontovoet": float(r)})
     return rows
 
 
@@ -112,7 +116,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
     run folder, whose joint draws replace the sampled entries. ``store``: which draws ``dataset.nc`` keeps
     (``compact``, ``full``, ``none``); ``summaries_only``: stream (bounded memory at any number of draws, no draws
     kept). ``name``: a fixed folder name (batch tasks) instead of ``run-<stamp>-<hex>``. ``variant``: the main
-    policy variant (default: ``standaard`` of ``scenarios/varianten.toml``); ``rooster``: evaluate the §3.5 grid
+    policy variant (default: the scenario's ``variant``, else ``standaard`` of ``scenarios/varianten.toml``); ``rooster``: evaluate the §3.5 grid
     instead of the file's ``run`` list."""
     t0 = time.perf_counter()
     if scenario is not None and priors is not None:
@@ -131,6 +135,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             post = load_posterior(posterior, (out, RUNS_DIR))
         posterior_rows = (post.names, post.draws, post.folder / POSTERIOR) if post is not None else None
         sc = load_scenario(scenario) if scenario is not None else None
+        if sc is not None and variant is None and sc.variant is not None:    # the scenario's main variant
+            primary, names = varianten.selection(sc.variant, rooster)
         if sc is not None:
             prior_set, gebieden, overrides = sc.priors, sc.gebieden(), dict(sc.overrides)
         else:
@@ -158,11 +164,10 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         extra_inputs: dict[str, str] = {}
         if jaren:
             from model.analysis.jaren import jaren_dataset
-            from model.spec.jaren import load_jaren_priors
-
             jaren_priors = sc.jaren_priors if sc is not None else load_jaren_priors(priors=prior_set)
+            instellingen = sc.jaren if sc is not None else JaarInstellingen()
             jds = jaren_dataset(result, priors=jaren_priors, overrides=dict(sc.jaren_overrides) if sc else None,
-                                instellingen=sc.jaren if sc else None)
+                                instellingen=instellingen)
             rows += _jaren_rows(jds, primary, n_eff)
             extra_inputs.update({k if "/" in k else f"scenarios/{k}": v
                                  for k, v in jaren_priors.file_hashes.items()})
@@ -203,6 +208,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                            + tables.dependence_table(views, markdown=True) + "\n"),
                                         encoding="utf-8")
         charts.regions(regional[primary], tmp, deelopgave_titles())
+        drivers = spreiding(result, column_parts()) if result.has_draws else None
         t_write = time.perf_counter()
         args = {"draws": draws, "seed": seed, "threads": threads, "chunk_size": chunk_size, "store": store,
                 "summaries_only": summaries_only, "jaren": jaren,
@@ -213,8 +219,13 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                 **(arguments or {})}
         mcse = {r["output"]: {k: r[k] for k in r if k.startswith("mcse_")} for r in rows
                 if r["soort"] in ("kolom", "deelopgave", "totaal")}
+        def write_reports(data: dict) -> tuple[list[str], float]:
+            t = time.perf_counter()
+            paths = report.write_report(tmp, data, prior_set)
+            return [p.name for p in paths], time.perf_counter() - t
+
         manifest = write_manifest(
-            tmp, "run", arguments=args, inputs=input_hashes(prior_set, gebieden, extra_inputs),
+            tmp, "run", before=write_reports, arguments=args, inputs=input_hashes(prior_set, gebieden, extra_inputs),
             random={"seed": seed, "stream": STREAM, "chunk_size": plan.chunk_size, "n_chunks": result.n_chunks},
             timings={"engine": t_engine - t0, "regional": t_regional - t_engine, "summary": t_summary - t_regional,
                      "national_tables_and_plots": t_national - t_summary, "write": t_write - t_national,
@@ -224,7 +235,11 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                                                              "rows": int(post.draws.shape[0]), "ess": post.ess,
                                                              "mcse_n_eff": n_eff},
                      "overrides": dict(plan.overrides), "gemeenten": list(gebieden.gm_code),
+                     "jaren": None if jds is None else {
+                         "discontovoet": instellingen.discontovoet, "gevoeligheid": list(instellingen.gevoeligheid),
+                         "midjaar": instellingen.midjaar, "prijspeil": MODEL_PRIJSPEIL},
                      "mc_standard_errors": mcse, "afhankelijkheid": views,
+                     "spreiding": drivers,
                      "regionaal": {"trekkingen": regional[primary].n, "stream": VERDELING_STREAM,
                                    "verdeelsleutels": verdeling.path, "verdeelsleutels_sha256": verdeling.sha256},
                      "varianten": {"standaard": primary, "geevalueerd": list(names), "keuzes": info,

@@ -41,7 +41,8 @@ def s_curve(result, rows, name: str, path: Path, others=()) -> Path:
     x = quantile_function(result, result.plan.output_index(name))(u) / MLD
     moved = [(v, res, {o["output"]: o for o in rws}[name]) for v, res, rws in others
              if differs(r, {o["output"]: o for o in rws}[name])]
-    config, pygal = _config(width=520, height=340, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3,
+    config, pygal = _config(width=540, height=400, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2,
+                            margin_bottom=36,
                             x_title="mld. € (2025-2035, prijspeil 2024)", y_title="kans ≤ x",
                             title=r["long_name"], range=(0, 1), allow_interruptions=True,
                             value_formatter=lambda y: decimal_nl(y, 2))
@@ -99,12 +100,12 @@ def intervals(rows, folder: Path, others=()) -> Path:
     labelled = variant_rows(rows, others, "deelopgave")
     sel = [r for _, r in labelled]
     n = len(sel)
-    config, pygal = _config(width=820, height=60 + 34 * n, show_legend=True, legend_at_bottom=True,
+    config, pygal = _config(width=1000, height=60 + 34 * n, show_legend=True, legend_at_bottom=True,
                             legend_at_bottom_columns=4, allow_interruptions=True,
                             x_title="mld. € (2025-2035, prijspeil 2024)", range=(-0.8, n - 0.2),
                             title="Deelopgaven: intervallen naast de cijfers van het rapport",
-                            y_labels=[{"label": label[:60], "value": n - 1 - i}
-                                      for i, (label, _) in enumerate(labelled)],
+                            y_labels=[{"label": label, "value": n - 1 - i}
+                                      for i, (label, _) in enumerate(labelled)], truncate_label=-1,
                             show_y_guides=False, value_formatter=lambda y: "")
     chart = pygal.XY(style=_style(("#7f9fbf", "#1f5fa0", "#1f5fa0", "#c0392b")), **config)
 
@@ -155,9 +156,9 @@ def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, x0: float, 
     first = None if k is None else (reg.kans_eerste_per_inwoner if per_inwoner else reg.kans_eerste)[k]
     top = 1.05 * float(np.max(stats[:, 3] / div)) or 1.0
     ticks = _ticks(top)
-    left, right, y0, row = x0 + 250, x0 + width - 20, 50, 28
+    left, right, y0, row = x0 + 250, x0 + width - 20, _TOP + 20, 28
     scale = (right - left) / top
-    out = [f'<text x="{x0 + width / 2}" y="22" text-anchor="middle" font-size="13">{_esc(title)}</text>']
+    out = [f'<text x="{x0 + width / 2}" y="{_TOP - 4}" text-anchor="middle" font-size="12">{_esc(title)}</text>']
     bottom = y0 + row * len(REGIOS)
     for t in ticks:
         x = left + t * scale
@@ -176,6 +177,10 @@ def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, x0: float, 
     return out
 
 
+#: Where a regional chart's panels start (below its title).
+_TOP = 46
+
+
 def step_whole(ticks: list[float]) -> bool:
     """Whether the ticks are whole numbers (printed without decimals)."""
     return all(float(t).is_integer() for t in ticks)
@@ -189,10 +194,12 @@ def regions(reg, folder: Path, titles) -> list[Path]:
 
     out = []
     width = 560
-    height = 50 + 28 * len(REGIOS) + 70
+    height = _TOP + 20 + 28 * len(REGIOS) + 70
     items = [(k, d, ("PM " if reg.pm[k] else "") + titles.get(d, d)) for k, d in enumerate(reg.deelopgaven)]
     for k, name, title in [*items, (None, "totaal", "Totaal zonder PM")]:
-        body = (_region_panel(reg, k, False, f"{title}: per regio (kans hoogste)", 0, width)
+        body = ([f'<text x="{width}" y="20" text-anchor="middle" font-size="14" font-weight="bold">'
+                 f'{_esc(title)}: per regio</text>']
+                + _region_panel(reg, k, False, "absoluut (kans hoogste)", 0, width)
                 + _region_panel(reg, k, True, "per inwoner (kans hoogste per inwoner)", width, width))
         legend = (f'<text x="20" y="{height - 12}" font-size="11">Lijn: P5-P95, punt: P50 (variant {reg.variant}; '
                   f'{decimal_nl(reg.n, 0)} trekkingen)</text>')

@@ -285,10 +285,17 @@ def manifest(command: str, *, arguments: Mapping[str, Any], inputs: Mapping[str,
     }
 
 
-def write_manifest(folder: Path, command: str, **kwargs) -> dict:
-    """Write the manifest last: it lists every file already in ``folder``."""
+def write_manifest(folder: Path, command: str, *, before=None, **kwargs) -> dict:
+    """Write the manifest last: it lists every file already in ``folder``. ``before(data)``, if given, writes files
+    that show the manifest itself (the report) and returns their names and the seconds it took
+    (``timings_s["report"]``); it runs before the manifest is written, and the manifest lists its files."""
     files = [p.name for p in Path(folder).iterdir() if p.name not in (MANIFEST, OWNER)]
     data = manifest(command, files=files + [MANIFEST], **kwargs)
+    if before is not None:
+        names, seconds = before(data)
+        data["files"] = sorted(data["files"] + list(names))
+        data["timings_s"]["report"] = float(seconds)
+        data["timings_s"]["total"] = data["timings_s"].get("total", 0.0) + float(seconds)
     write_json(data, Path(folder) / MANIFEST)
     return data
 

@@ -225,6 +225,29 @@ def summary_json(rows: list[dict]) -> dict:
     }
 
 
+def jaren_json(rows: list[dict], discontovoet: float) -> dict:
+    """The year model in ``cli.py run --json`` (member ``jaren``): per goal and the total without PM, per year, in
+    prices of 2024 (``reeel``) and current prices (``nominaal``); the present value per 1-1-2025 at the standard
+    rate ``discontovoet`` and the sensitivity rates (keys: the rate as text, e.g. ``"0.0225"``)."""
+    per_jaar: dict[str, dict] = {"reeel": {}, "nominaal": {}}
+    for r in rows:
+        if r["soort"].startswith("per_jaar_"):
+            per_jaar[r["soort"].removeprefix("per_jaar_")].setdefault(r["groep"], {})[str(r["jaar"])] = \
+                {s: r[s] for s in _JSON_KEYS}
+    cw = {f"{r['discontovoet']:.4f}": {s: r[s] for s in _JSON_KEYS} for r in rows if r["soort"] == "contante_waarde"}
+    return {"eenheid": "EUR", "prijspeil": 2024, "discontovoet": discontovoet, "per_jaar": per_jaar,
+            "contante_waarde": cw}
+
+
+def jaren_table(rows: list[dict], *, markdown: bool = False) -> str:
+    """The present value of the total without PM per discount rate (mld. €, prijspeil 2024), main variant."""
+    header = [f"contante waarde per 1-1-2025 (variant {rows[0]['variant']}, mld. €)", "P5", "P50", "P95",
+              "gemiddelde"]
+    lines = [[f"bij {decimal_nl(100 * r['discontovoet'], 2)}%", _num(r["p5"]), _num(r["p50"]), _num(r["p95"]),
+              _num(r["mean"])] for r in rows if r["soort"] == "contante_waarde"]
+    return _table(header, lines, markdown)
+
+
 def report_table(result: dict) -> str:
     """Table 1.2 of the report, as text, from report mode (``model.analysis.report.reproduce``)."""
     cols = list(KOLOMMEN)

@@ -20,6 +20,9 @@ A scenario file ``scenarios/<naam>.toml`` names its base and overlays it::
     extra = ["GM0072", "GM1949"]      # candidates switched in
     exclude = []
 
+    variant = "hoog"                  # optional: the main policy variant of a run of this scenario
+                                      # (a name of scenarios/varianten.toml; default its 'standaard')
+
     [jaren]                           # year settings (model.spec.jaren.JaarInstellingen)
     discontovoet = 0.0225
     gevoeligheid = [0.016, 0.03]
@@ -37,7 +40,9 @@ gemeente codes, base cycles. Errors are :class:`~model.errors.PriorError` and st
 ``<file>: <field>:``, e.g. ``rapport_x.toml: fixed.normniveau: 7.0 lies outside the hard bounds [-0.5, 1.5]``.
 
 A scenario does not set a policy choice (an entry of kind ``keuze``, e.g. ``normniveau``): the variants of
-``scenarios/varianten.toml`` do, and every scenario is evaluated in each of them (``model.spec.varianten``).
+``scenarios/varianten.toml`` do, and every scenario is evaluated in each of them (``model.spec.varianten``). Its
+``variant`` only says which of them fills a run's main tables (``rapport_hoog``: the report's high end); a child's
+``variant`` replaces its base's.
 ``varianten.toml`` in the same folder is that file, not a scenario.
 
 ``default`` is the built-in scenario: the embedded priors and membership, no overlay.
@@ -62,10 +67,10 @@ from model.spec.distributions import short
 from model.spec.files import read_text
 from model.spec.jaren import JaarInstellingen, load_jaren_priors
 from model.spec.priors import PriorEntry, PriorSet, check_entry, fit_entry, load_priors
-from model.spec.varianten import VARIANTEN_FILE
+from model.spec.varianten import VARIANTEN_FILE, load_varianten
 
 DEFAULT = "default"
-TOP_KEYS = {"description", "base", "fixed", "distributions", "membership", "jaren"}
+TOP_KEYS = {"description", "base", "fixed", "distributions", "membership", "jaren", "variant"}
 MEMBERSHIP_KEYS = {"confidences", "extra", "exclude"}
 JAREN_KEYS = {"discontovoet", "gevoeligheid", "midjaar"}
 DIST_EXTRA_KEYS = {"point"}
@@ -86,6 +91,7 @@ class Scenario:
     membership: Mapping[str, tuple[str, ...]]      # confidences / extra / exclude
     jaren: JaarInstellingen
     changed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # entry -> new distribution (+point)
+    variant: str | None = None                     # the main policy variant of a run (None: varianten.toml's)
 
     def gebieden(self) -> Gebieden:
         return load_gebieden(**self.membership)
@@ -99,6 +105,7 @@ class Scenario:
             "changed": {k: dict(sorted(self.changed[k].items())) for k in sorted(self.changed)},
             "membership": {k: list(v) for k, v in sorted(self.membership.items())},
             "jaren": dataclasses.asdict(self.jaren),
+            "variant": self.variant,
             # the files the overlays start from (the scenario files themselves enter through their content)
             "prior_files": {k: v for k, v in sorted(self.priors.file_hashes.items()) if not k.startswith("scenarios/")},
             "jaren_files": {k: v for k, v in sorted(self.jaren_priors.file_hashes.items())
@@ -215,6 +222,7 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
     jaren_settings: dict[str, Any] = {}
     hashes: dict[str, str] = {}
     description = ""
+    variant = None
     chain = _chain(path, directory)
     for file_path, data in chain:
         name = file_path.name
@@ -223,6 +231,8 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
         if not isinstance(desc, str):
             raise PriorError(f"{name}: description: must be a text")
         description = desc.strip() or description
+        if "variant" in data:
+            variant = _variant(name, data["variant"])
         f_fixed = _table(name, data, "fixed")
         f_dists = _table(name, data, "distributions")
         both = set(f_fixed) & set(f_dists)
@@ -266,8 +276,18 @@ def load_scenario(spec: str | Path | Scenario = DEFAULT, *, directory: str | Pat
         jaren_priors=new_jaren,
         overrides={k: v for k, v in fixed.items() if k in model_entries},
         jaren_overrides={k: v for k, v in fixed.items() if k in jaren_entries},
-        membership=membership, jaren=instellingen, changed=changed,
+        membership=membership, jaren=instellingen, changed=changed, variant=variant,
     )
+
+
+def _variant(file: str, value: Any) -> str:
+    """A scenario's ``variant``: a name of the policy variants."""
+    if not isinstance(value, str):
+        raise PriorError(f"{file}: variant: must be the name of a variant of {VARIANTEN_FILE.name}")
+    known = load_varianten().variants
+    if value not in known:
+        raise PriorError(f"{file}: variant: unknown variant {short(value)} (known: {', '.join(known)})")
+    return value
 
 
 def _table(file: str, data: dict, key: str) -> dict:

@@ -90,3 +90,39 @@ def test_run_text_shows_the_tables_and_the_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "uitkomst (mld. €)" in proc.stdout and "Zuid-Limburg" in proc.stdout
     assert "3.000 trekkingen, seed 20250101" in proc.stdout and str(tmp_path) in proc.stdout
+
+
+@pytest.mark.slow
+def test_run_scenario_rapport_hoog_json_has_the_years_and_present_values(tmp_path):
+    """``run --scenario rapport_hoog``: the report's high end as the main variant, with the year model: per goal and
+    year in prices of 2024 and current prices, and the present value at 2.25% with 1.6% and 3% beside it."""
+    proc = cli("run", "--scenario", "rapport_hoog", "--draws", "20000", "--json", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    assert res["scenario"] == "rapport_hoog" and res["variant"] == "hoog" and list(res["varianten"])[0] == "hoog"
+    j = res["jaren"]
+    assert j["discontovoet"] == 0.0225 and j["prijspeil"] == 2024 and j["eenheid"] == "EUR"
+    years = [str(y) for y in range(2025, 2036)]
+    for prijzen in ("reeel", "nominaal"):
+        assert set(j["per_jaar"][prijzen]) == {"veilig_leefbaar", "voorzieningen", "gezonde_toekomst", "totaal"}
+        assert list(j["per_jaar"][prijzen]["totaal"]) == years
+    real = j["per_jaar"]["reeel"]["totaal"]
+    real_sum = sum(real[y]["mean"] for y in years)         # means add up: exact for sums
+    total = sum(res["varianten"]["hoog"]["totaal"][k]["mean"] for k in ("publieke_restopgave", "exploitatielasten",
+                                                                         "investeringsopgave"))
+    # real amounts carry the real construction-cost escalation of the investment lines: within a few tens of
+    # percent of the run's total without PM (the escalation's prior, scenarios/jaren.yaml)
+    assert 0.9 * total < real_sum < 1.5 * total
+    # nominal above real from 2026 on (prices rise), present values below the real flows and falling with the rate
+    assert all(j["per_jaar"]["nominaal"]["totaal"][y]["p50"] > real[y]["p50"] for y in years[1:])
+    cw = j["contante_waarde"]
+    assert list(cw) == ["0.0225", "0.0160", "0.0300"]
+    assert real_sum > cw["0.0160"]["mean"] > cw["0.0225"]["mean"] > cw["0.0300"]["mean"]
+    assert cw["0.0160"]["p50"] > cw["0.0225"]["p50"] > cw["0.0300"]["p50"]
+    folder = Path(res["run_dir"])
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["arguments"]["scenario"] == "rapport_hoog" and manifest["results"]["jaren"]["gevoeligheid"] == [0.016, 0.03]
+    assert (folder / "fan_chart.png").is_file() and "Kasritme en contante waarde" in (folder / "report.html").read_text(
+        encoding="utf-8")
+    proc = cli("run", "--scenario", "rapport_hoog", "--priors", "priors", "--draws", "1000", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "either priors or a scenario" in proc.stderr

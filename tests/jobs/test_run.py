@@ -12,7 +12,7 @@ from model.deelopgaven.registry import DEELOPGAVEN
 from model.jobs.run import run_job
 
 FILES = {"dataset.nc", "summary.csv", "summary.md", "manifest.json", "prior_fits.json", "rank_correlations.json",
-         "afhankelijkheid.csv",
+         "afhankelijkheid.csv", "report.html", "report.xlsx",
          "deelopgaven_intervallen.svg", "s_curve_publieke_restopgave.svg", "s_curve_exploitatielasten.svg",
          "s_curve_investeringsopgave.svg", "s_curve_pm.svg", "regionaal.csv", "regio_totaal.svg",
          *(f"regio_{d.naam}.svg" for d in DEELOPGAVEN if d.kolom is not None)}

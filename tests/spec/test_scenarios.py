@@ -116,6 +116,8 @@ BAD = {
     "base": ('base = "bestaat_niet"\n', r"^bad.toml: base: unknown scenario 'bestaat_niet'"),
     "base type": ('base = 3\n', r"^bad.toml: base: must be a scenario name"),
     "description": ('description = 3\n', r"^bad.toml: description: must be a text"),
+    "variant": ('variant = "midden"\n', r"^bad.toml: variant: unknown variant 'midden' \(known: laag, hoog"),
+    "variant type": ('variant = 1\n', r"^bad.toml: variant: must be the name of a variant of varianten.toml"),
     "toml": ('base = \n', r"^bad.toml: \(file\): invalid TOML"),
     "table": ('fixed = 3\n', r"^bad.toml: fixed: must be a table"),
 }
@@ -175,3 +177,16 @@ def test_a_folder_named_like_a_scenario_is_refused(tmp_path):
     (tmp_path / "bad.toml").mkdir()
     with pytest.raises(PriorError, match=r"^bad.toml: \(file\): is a folder"):
         load_scenario("bad", directory=tmp_path)
+
+
+def test_a_scenario_names_the_main_variant_of_its_runs(tmp_path):
+    """``rapport_hoog``: the embedded priors with the report's high end as the main variant; a child's ``variant``
+    replaces its base's, and the variant enters the scenario's identity."""
+    hoog, laag = load_scenario("rapport_hoog"), load_scenario("rapport_laag")
+    assert (hoog.variant, laag.variant, load_scenario("default").variant) == ("hoog", "laag", None)
+    assert not hoog.overrides and not hoog.changed and hoog.hash != laag.hash
+    (tmp_path / "basis.toml").write_text('variant = "hoog"\n', encoding="utf-8")
+    (tmp_path / "kind.toml").write_text('base = "basis"\nvariant = "nu_mediaan"\n', encoding="utf-8")
+    (tmp_path / "kleinkind.toml").write_text('base = "kind"\n', encoding="utf-8")
+    assert load_scenario("kind", directory=tmp_path).variant == "nu_mediaan"
+    assert load_scenario("kleinkind", directory=tmp_path).variant == "nu_mediaan"
