@@ -75,7 +75,7 @@ def _hdi(q: Quantiles, mass: float = HDI_MASS, grid: int = 2001) -> tuple[float,
     return float(lo[i]), float(hi[i])
 
 
-def _mcse_quantile(q: Quantiles, p: float, n_eff: float) -> float:
+def mcse_quantile(q: Quantiles, p: float, n_eff: float) -> float:
     """MC standard error of the p-quantile from the binomial spread of the order statistic."""
     d = Z95 * np.sqrt(p * (1.0 - p) / n_eff)
     return float((q(min(p + d, 1.0)) - q(max(p - d, 0.0))) / (2.0 * Z95))
@@ -89,7 +89,7 @@ def statistics(q: Quantiles, n: int, mean: float, sd: float, n_eff: float | None
     row.update({k: float(q(p)) for k, p in zip(QUANTILE_KEYS, PROBS)})
     row["hdi90_low"], row["hdi90_high"] = _hdi(q)
     row["mcse_mean"] = float(sd / np.sqrt(n_eff))
-    row.update({f"mcse_{k}": _mcse_quantile(q, p, n_eff) for k, p in zip(QUANTILE_KEYS, PROBS)})
+    row.update({f"mcse_{k}": mcse_quantile(q, p, n_eff) for k, p in zip(QUANTILE_KEYS, PROBS)})
     return row
 
 

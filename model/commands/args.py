@@ -57,6 +57,19 @@ def fraction(text: str) -> float:
     return value
 
 
+def precision(text: str) -> float:
+    """A relative precision: a percentage ('0.5%') or a share ('0.005'), above 0 and below 50%."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a percentage such as 0.5% or a share such as 0.005, got {text!r}"
+                                         ) from None
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 50%, got {text!r}")
+    return value
+
+
 def output_folder(text: str) -> str:
     """A folder that receives run folders: it need not exist yet, but must not be a file. Checked before the
     work, not when the results are written."""

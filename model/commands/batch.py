@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.commands.args import output_folder, positive_int, seed
+from model.commands.args import output_folder, positive_int, precision, seed
 from model.engine.stream import DEFAULT_CHUNK
 from model.paths import RUNS_DIR
 
@@ -17,14 +17,24 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     try:
         res = run_batch(args.specs, args.seeds, draws=args.draws, out_dir=args.out, scheduler=args.scheduler,
                         n_workers=args.workers, resume=not args.no_resume, chunk_size=args.chunk_size,
-                        scenario_dir=args.scenario_dir, progress=not args.quiet)
+                        scenario_dir=args.scenario_dir, progress=not args.quiet, precision=args.precision)
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"batch: {len(res.done)} run(s) done, {len(res.skipped)} already finished, {len(res.failed)} failed; "
           f"results in {res.out_dir}")
     if res.comparison is not None:
-        print(f"  comparison: {res.comparison}")
+        import csv
+
+        from model.output.tables import batch_table
+
+        with (res.comparison / "batch_vergelijking.csv").open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            scenarios = reader.fieldnames[3:]
+            rows = list(reader)
+        print("\nVergelijking (de trekkingen van alle seeds samen; totalen zonder PM, zoals het rapport telt):\n")
+        print(batch_table(rows, scenarios))
+        print(f"\n  comparison: {res.comparison}")
     return 0 if res.ok else 1
 
 
@@ -36,7 +46,11 @@ def register(sub) -> None:
                    help="scenario names (scenarios/<naam>.toml), paths to .toml files, or 'default'")
     p.add_argument("--seeds", nargs="+", type=seed, default=[20250101],
                    help="seeds; every scenario runs at each")
-    p.add_argument("--draws", type=positive_int, default=20_000, help="draws per run (default 20000)")
+    p.add_argument("--draws", type=positive_int, default=20_000,
+                   help="draws per run (default 20000); with --precision the most draws per run")
+    p.add_argument("--precision", type=precision, default=None, metavar="SHARE",
+                   help="each run draws until the Monte Carlo error of P5, P50 and P95 of every column total is at "
+                        "most this share of its value (e.g. 1%%), at most --draws")
     p.add_argument("--scheduler", default=None,
                    help="address of a running Dask scheduler (tcp://host:8786), or 'serial' for no Dask; "
                         "default: a LocalCluster with --workers processes")

@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from model.commands.args import add_out, add_priors, positive_int, seed
+from model.commands.args import add_out, add_priors, positive_int, precision, seed
 from model.engine.stream import DEFAULT_CHUNK
+
+DEFAULT_DRAWS = 200_000
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -26,6 +28,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     from model.spec.varianten import load_varianten
 
+    if args.precision is not None and args.draws is not None:
+        print("error: give --draws or --precision, not both (--precision chooses the number of draws)", file=sys.stderr)
+        return 2
+    draws = DEFAULT_DRAWS if args.draws is None else args.draws
     posterior = None
     priors = args.priors
     if priors is not None and (priors == "gekalibreerd" or (Path(priors) / "posterior.nc").exists()):
@@ -39,12 +45,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if not bars:
             from tqdm import tqdm
             n_variants = len(load_varianten().selection(args.variant, args.rooster)[1])
-            bars.append(tqdm(total=args.draws * n_variants, unit="draw", unit_scale=True, file=sys.stderr))
+            bars.append(tqdm(total=draws * n_variants, unit="draw", unit_scale=True, file=sys.stderr))
         bars[0].update(n)
 
-    show = not args.json and args.draws >= 500_000
+    show = not args.json and args.precision is None and draws >= 500_000
     try:
-        job = run_job(draws=args.draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size,
+        job = run_job(draws=draws, precision=args.precision, max_draws=args.max_draws, seed=args.seed, threads=args.threads, chunk_size=args.chunk_size,
                       out=args.out, priors=priors, posterior=posterior, store=args.store,
                       summaries_only=args.summaries_only, progress=progress if show else None, variant=args.variant,
                       rooster=args.rooster, scenario=args.scenario, jaren=args.jaren or args.scenario is not None)
@@ -58,6 +64,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out["posterior"] = job.manifest["results"]["posterior"]      # None, or the calibration folder, hash, ESS
         out["afhankelijkheid"] = job.manifest["results"]["afhankelijkheid"]   # None for a streamed run
         out["regionaal"] = regionaal_json(job.regionaal[job.rows[0]["variant"]])
+        out["trekkingen"] = job.result.draws
+        out["precisie"] = job.manifest["results"]["precisie"]      # None without --precision
         out["scenario"] = job.manifest["arguments"]["scenario"]
         out["jaren"] = None if job.jaren is None else jaren_json(job.rows, job.manifest["results"]["jaren"]["discontovoet"])
         print(json.dumps(out, indent=2, ensure_ascii=False))
@@ -76,6 +84,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if job.jaren is not None:
         print()
         print(jaren_table(job.rows))
+    prec = job.manifest["results"]["precisie"]
+    if prec is not None:
+        from model.output.format import decimal_nl
+
+        rondes = ", ".join(decimal_nl(r["trekkingen"], 0) for r in prec["rondes"])
+        last = prec["rondes"][-1]
+        print(f"\nPrecisie: doel {decimal_nl(100 * prec['doel'], 2)}% van P5, P50 en P95 van elk kolomtotaal, "
+              f"{'bereikt' if prec['bereikt'] else 'NIET bereikt'} met {decimal_nl(prec['trekkingen'], 0)} trekkingen "
+              f"(rondes: {rondes}); grootste relatieve fout {decimal_nl(100 * last['grootste_relatieve_fout'], 3)}% "
+              f"({last['waar']})")
     res = job.result
     print(f"\n{res.draws:,} trekkingen".replace(",", ".") + f", seed {res.seed}, {res.threads} thread(s), "
           f"{job.manifest['timings_s']['total']:.1f} s; run folder: {job.path}")
@@ -85,7 +103,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="Monte Carlo run: intervals for every deelopgave, goal, column and PM line")
-    p.add_argument("--draws", type=positive_int, default=200_000, help="number of draws (default 200,000)")
+    p.add_argument("--draws", type=positive_int, default=None, help=f"number of draws (default {DEFAULT_DRAWS:,})")
+    p.add_argument("--precision", type=precision, default=None, metavar="SHARE",
+                   help="instead of --draws: draw until the Monte Carlo error of P5, P50 and P95 of every column total "
+                        "(every variant) is at most this share of its value, e.g. 0.5%% (model.analysis.precisie)")
+    p.add_argument("--max-draws", type=positive_int, default=None,
+                   help="with --precision: the most draws (default: model.analysis.precisie.MAX_DRAWS); the run says "
+                        "when it stopped there")
     p.add_argument("--seed", type=seed, default=20250101, help="seed of the random stream (default 20250101)")
     p.add_argument("--threads", type=positive_int, default=None, help="threads (default: up to 2)")
     p.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK,

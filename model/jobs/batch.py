@@ -74,17 +74,20 @@ KEY_OUTPUTS = ("totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal
 # --------------------------------------------------------------------------------------------- tasks
 @dataclass(frozen=True)
 class Task:
-    """One run of a batch: a scenario at one seed."""
+    """One run of a batch: a scenario at one seed, with ``draws`` draws or, with ``precision``, as many as that
+    precision takes and at most ``draws`` (``model.analysis.precisie``)."""
 
     scenario: Scenario
     seed: int
     draws: int
     chunk_size: int
     out_dir: str
+    precision: float | None = None
 
     @property
     def naam(self) -> str:
-        return f"{self.scenario.naam}_seed{self.seed}_draws{self.draws}"
+        tail = "" if self.precision is None else f"_precisie{self.precision:g}"
+        return f"{self.scenario.naam}_seed{self.seed}_draws{self.draws}{tail}"
 
     @property
     def folder(self) -> Path:
@@ -93,15 +96,17 @@ class Task:
     def identity(self) -> dict:
         """What determines the run's numbers; a finished run is reused only when this matches."""
         return {"scenario": self.scenario.naam, "scenario_hash": self.scenario.hash, "seed": int(self.seed),
-                "draws": int(self.draws), "chunk_size": int(self.chunk_size)}
+                "draws": int(self.draws), "chunk_size": int(self.chunk_size), "precision": self.precision}
 
 
 def _identity_of(folder: Path) -> dict:
     m = read_manifest(folder)
     try:
         a = m["arguments"]
+        precision = a.get("precision")
         return {"scenario": a.get("scenario"), "scenario_hash": a.get("scenario_hash"), "seed": m["random"]["seed"],
-                "draws": a.get("draws"), "chunk_size": m["random"]["chunk_size"]}
+                "draws": a.get("max_draws") if precision is not None else a.get("draws"),
+                "chunk_size": m["random"]["chunk_size"], "precision": precision}
     except (KeyError, TypeError, AttributeError):
         raise PriorError(f"{Path(folder) / MANIFEST}: (file): not the manifest of a run (arguments/random "
                          "missing)") from None
@@ -120,6 +125,7 @@ def run_task(task: Task) -> dict:
         return {"naam": task.naam, "status": "done", "reused": True}
     try:
         run_job(scenario=task.scenario, seed=task.seed, draws=task.draws, chunk_size=task.chunk_size,
+                precision=task.precision, max_draws=task.draws if task.precision is not None else None,
                 out=task.out_dir, name=task.naam, jaren=True, threads=1,
                 arguments={"scenario_hash": task.scenario.hash, "batch_task": task.naam})
     except FileExistsError:
@@ -149,7 +155,8 @@ class BatchResult:
 
 
 def make_tasks(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_dir: str | Path,
-               chunk_size: int = DEFAULT_CHUNK, scenario_dir: str | Path | None = None) -> list[Task]:
+               chunk_size: int = DEFAULT_CHUNK, scenario_dir: str | Path | None = None,
+               precision: float | None = None) -> list[Task]:
     """The grid specs × seeds as tasks (scenarios loaded and validated here, in the calling process)."""
     seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
     if not seeds:
@@ -162,6 +169,8 @@ def make_tasks(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_d
     if int(draws) < 2:
         raise UsageError(f"draws must be at least 2, got {draws!r}")
     check_count("chunk_size", chunk_size)
+    if precision is not None and not 0.0 < precision < 0.5:
+        raise UsageError(f"precision must be a share between 0 and 0.5 (e.g. 0.005 for 0.5%), got {precision!r}")
     base = load_priors()
     base_jaren = load_jaren_priors(priors=base)
     scenarios = [load_scenario(s, directory=scenario_dir, priors=base, jaren_priors=base_jaren) for s in specs]
@@ -179,7 +188,7 @@ def make_tasks(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_d
     check_memory(f"{draws:,} draws kept by each run", 8 * 1.5 * (plan.computed.size + len(plan.names)) * draws,
                  "ask for fewer draws per run (and more seeds)")
     out = str(Path(out_dir).resolve())
-    return [Task(sc, int(seed), int(draws), int(chunk_size), out) for sc in scenarios for seed in seeds]
+    return [Task(sc, int(seed), int(draws), int(chunk_size), out, precision) for sc in scenarios for seed in seeds]
 
 
 # ------------------------------------------------------------------------------------------- locking
@@ -221,16 +230,19 @@ class BatchLock:
 # --------------------------------------------------------------------------------------------- batch
 def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_dir: str | Path,
               scheduler=None, n_workers: int = 2, resume: bool = True, chunk_size: int = DEFAULT_CHUNK,
-              scenario_dir: str | Path | None = None, progress: bool = True) -> BatchResult:
+              scenario_dir: str | Path | None = None, progress: bool = True,
+              precision: float | None = None) -> BatchResult:
     """Run scenarios × seeds (see the module docstring); returns a :class:`BatchResult`.
 
     ``specs``: scenario names (``scenarios/*.toml``), paths, ``"default"`` or :class:`Scenario` objects.
     ``scheduler``: ``None`` (LocalCluster with ``n_workers`` processes), ``"serial"``, a scheduler address, a
-    ``distributed.Client`` or a cluster object. ``resume=False`` refuses to start when a run folder exists."""
+    ``distributed.Client`` or a cluster object. ``resume=False`` refuses to start when a run folder exists.
+    ``precision``: each run draws until that precision (``model.jobs.run.run_job``), at most ``draws``."""
     if isinstance(scheduler, str) and scheduler != "serial" and not SCHEDULER_ADDRESS.match(scheduler):
         raise UsageError(f"scheduler {scheduler!r}: not a Dask scheduler address (e.g. tcp://127.0.0.1:8786), nor "
                          "'serial'")
-    tasks = make_tasks(specs, seeds, draws=draws, out_dir=out_dir, chunk_size=chunk_size, scenario_dir=scenario_dir)
+    tasks = make_tasks(specs, seeds, draws=draws, out_dir=out_dir, chunk_size=chunk_size, scenario_dir=scenario_dir,
+                       precision=precision)
     out = Path(tasks[0].out_dir)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -376,10 +388,11 @@ def write_comparison(out_dir: Path, tasks: Sequence[Task], *, seconds: float = 0
     inputs = {}
     for t in finished:
         summary = read_summary(t.folder / "summary.csv")
+        drawn = read_manifest(t.folder)["arguments"]["draws"]     # a precision run chose its own number
         for r in summary:       # every variant's rows (the task's main variant first, with the present values)
             if r["output"] in KEY_OUTPUTS or r["soort"] == "contante_waarde":
                 long_rows.append({"scenario": t.scenario.naam, "variant": r["variant"], "seed": t.seed,
-                                  "draws": t.draws, "output": r["output"], "long_name": r["long_name"],
+                                  "draws": drawn, "output": r["output"], "long_name": r["long_name"],
                                   **{s: r[s] for s in ("mean", "sd", "p5", "p50", "p95")}})
         if t.scenario.naam not in scenarios:
             scenarios.append(t.scenario.naam)
@@ -421,7 +434,7 @@ def write_comparison(out_dir: Path, tasks: Sequence[Task], *, seconds: float = 0
         write_manifest(tmp, "batch",
                        arguments={"scenarios": scenarios, "varianten": variants,
                                   "seeds": sorted({t.seed for t in tasks}),
-                                  "draws": first.draws, "chunk_size": first.chunk_size,
+                                  "draws": first.draws, "precision": first.precision, "chunk_size": first.chunk_size,
                                   "tasks": [t.naam for t in tasks]},
                        inputs=inputs,
                        random={"seed": None, "stream": f"per task: its seed; {STREAM}", "chunk_size": first.chunk_size},

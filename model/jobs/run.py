@@ -30,7 +30,8 @@ from model.analysis.afhankelijkheid import dependence_views
 from model.analysis.regionaal import REGIONAAL_FIELDS, regionaal, regionaal_rows
 from model.analysis.spreiding import spreiding
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
-from model.deelopgaven.registry import DEELOPGAVEN, column_parts
+from model.analysis.precisie import MAX_DRAWS
+from model.deelopgaven.registry import DEELOPGAVEN, KOLOMMEN, column_parts
 from model.engine.plan import DEFAULT_CHUNK, variant_plans
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
@@ -108,7 +109,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
             chunk_size: int = DEFAULT_CHUNK, out: str | Path = RUNS_DIR, priors: str | Path | PriorSet | None = None,
             scenario: str | Path | Scenario | None = None, posterior: str | None = None, store: str = "compact",
             summaries_only: bool = False, jaren: bool = False, name: str | None = None, progress: Callable[[int], None] | None = None,
-            arguments: Mapping[str, Any] | None = None, variant: str | None = None, rooster: bool = False) -> RunJob:
+            arguments: Mapping[str, Any] | None = None, variant: str | None = None, rooster: bool = False,
+            precision: float | None = None, max_draws: int | None = None) -> RunJob:
     """Run the engine and write a new run folder under ``out``; returns a :class:`RunJob`.
 
     ``priors``: a prior directory or loaded set (default: the embedded ``priors/``); ``scenario``: a scenario name,
@@ -117,8 +119,14 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
     (``compact``, ``full``, ``none``); ``summaries_only``: stream (bounded memory at any number of draws, no draws
     kept). ``name``: a fixed folder name (batch tasks) instead of ``run-<stamp>-<hex>``. ``variant``: the main
     policy variant (default: the scenario's ``variant``, else ``standaard`` of ``scenarios/varianten.toml``); ``rooster``: evaluate the §3.5 grid
-    instead of the file's ``run`` list."""
+    instead of the file's ``run`` list. ``precision`` (a share, e.g. 0.005): instead of ``draws``, as many draws as
+    it takes for the Monte Carlo error of P5, P50 and P95 of every column total in every variant to be at or below
+    that share of its value, at most ``max_draws`` (default ``MAX_DRAWS``, ``model.analysis.precisie``; the rounds, the draws and the errors
+    reached are in the manifest's ``results.precisie``)."""
     t0 = time.perf_counter()
+    if precision is not None and not 0.0 < precision < 0.5:
+        raise UsageError(f"precision must be a share between 0 and 0.5 (e.g. 0.005 for 0.5%), got {precision!r}")
+    max_draws = MAX_DRAWS if max_draws is None else max_draws
     if scenario is not None and priors is not None:
         raise UsageError("give either priors or a scenario (a scenario names its own priors)")
     if store not in dataset.STORE:
@@ -146,17 +154,26 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                               overrides=overrides)
         plan = plans[0]
         threads = threads or default_threads()
-        keep = not summaries_only and (jaren or store != "none" or draws <= 2_000_000)
-        results = [run(plan=p, draws=draws, seed=seed, threads=threads, keep=keep,
-                       keep_inputs=(True if store == "full" and keep else RANK_CHECK_DRAWS) if k == 0 else False,
-                       progress=progress)
-                   for k, p in enumerate(plans)]
+
+        def evaluate(n: int) -> tuple[bool, list[RunResult]]:
+            keep = not summaries_only and (jaren or store != "none" or n <= 2_000_000)
+            return keep, [run(plan=p, draws=n, seed=seed, threads=threads, keep=keep,
+                              keep_inputs=(True if store == "full" and keep else RANK_CHECK_DRAWS) if k == 0 else False,
+                              progress=progress) for k, p in enumerate(plans)]
+
+        n_eff_of = (lambda n: None) if post is None else (lambda n: resampled_n_eff(n, post.ess))
+        if precision is None:
+            keep, results = evaluate(draws)
+            precisie = None
+        else:
+            draws, keep, results, precisie = _to_precision(evaluate, names, precision, max_draws, plan.chunk_size,
+                                                           n_eff_of)
         result = results[0]
         t_engine = time.perf_counter()
         verdeling = load_verdeling(prior_set.directory, prior_set.bibliography)
         regional = regionaal(dict(zip(names, results)), verdeling, threads)
         t_regional = time.perf_counter()
-        n_eff = None if post is None else resampled_n_eff(draws, post.ess)
+        n_eff = n_eff_of(draws)
         variant_rows = {v: summarise(res, n_eff, v) for v, res in zip(names, results)}
         rows = variant_rows[primary]
         others = [(v, variant_rows[v]) for v in names[1:]]
@@ -210,7 +227,8 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
         charts.regions(regional[primary], tmp, deelopgave_titles())
         drivers = spreiding(result, column_parts()) if result.has_draws else None
         t_write = time.perf_counter()
-        args = {"draws": draws, "seed": seed, "threads": threads, "chunk_size": chunk_size, "store": store,
+        args = {"draws": draws, "precision": precision, "max_draws": max_draws if precision is not None else None,
+                "seed": seed, "threads": threads, "chunk_size": chunk_size, "store": store,
                 "summaries_only": summaries_only, "jaren": jaren,
                 "priors": None if sc is not None else prior_set.directory,
                 "scenario": None if sc is None else sc.naam,
@@ -239,7 +257,7 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
                          "discontovoet": instellingen.discontovoet, "gevoeligheid": list(instellingen.gevoeligheid),
                          "midjaar": instellingen.midjaar, "prijspeil": MODEL_PRIJSPEIL},
                      "mc_standard_errors": mcse, "afhankelijkheid": views,
-                     "spreiding": drivers,
+                     "spreiding": drivers, "precisie": precisie,
                      "regionaal": {"trekkingen": regional[primary].n, "stream": VERDELING_STREAM,
                                    "verdeelsleutels": verdeling.path, "verdeelsleutels_sha256": verdeling.sha256},
                      "varianten": {"standaard": primary, "geevalueerd": list(names), "keuzes": info,
@@ -247,6 +265,32 @@ def run_job(*, draws: int = 200_000, seed: int = 20250101, threads: int | None =
     return RunJob(path=folder.path, result=result, rows=rows, manifest=manifest, jaren=jds,
                   posterior=None if post is None else posterior_line(post, n_eff), varianten=variant_rows,
                   variant_results=dict(zip(names, results)), regionaal=regional)
+
+
+def _to_precision(evaluate, names, target: float, max_draws: int, chunk: int, n_eff_of):
+    """Rounds of draws until the column totals reach ``target`` (``model.analysis.precisie``): the draws, the keep
+    flag and results of the last round, and what the manifest records."""
+    from model.analysis.precisie import next_draws, relative_errors, start_draws, worst
+
+    outputs = [f"totaal_{k}" for k in KOLOMMEN]
+    n = start_draws(chunk, max_draws)
+    rounds = []
+    while True:
+        keep, results = evaluate(n)
+        errors = relative_errors(dict(zip(names, results)), outputs, n_eff_of(n))
+        largest, where = worst(errors)
+        rounds.append({"trekkingen": n, "grootste_relatieve_fout": largest, "waar": where})
+        if largest <= target or n >= max_draws:
+            break
+        n = next_draws(n, largest, target, chunk, max_draws)
+    reached = largest <= target
+    if not reached:
+        import warnings
+
+        warnings.warn(f"precision {100 * target:g}% not reached at the most draws ({max_draws:,}): the largest "
+                      f"relative error is {100 * largest:.3g}% ({where})")
+    return n, keep, results, {"doel": target, "bereikt": reached, "trekkingen": n, "max_trekkingen": max_draws,
+                              "rondes": rounds, "relatieve_fouten": errors}
 
 
 def regional_csv_rows(regional, primary: str) -> list[dict]:

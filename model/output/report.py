@@ -123,12 +123,16 @@ def leesbaar(name: str) -> str:
 
 
 TITELS = {d.naam: d.titel for d in DEELOPGAVEN}
-KOLOM_TITELS = {**{f"totaal_{k}": f"Totaal {v} (zonder PM)" for k, v in KOLOMMEN.items()},
-                "totaal_pm": "Totaal PM-posten"}
 
 
 def _label(r: Mapping[str, Any]) -> str:
-    return TITELS.get(r["output"]) or KOLOM_TITELS.get(r["output"]) or r["long_name"].replace("_", " ")
+    from model.output.tables import output_label
+
+    if r["output"] in TITELS:
+        return TITELS[r["output"]]
+    if r["output"].startswith(("totaal_", "contante_waarde_")):
+        return output_label(r["output"])
+    return r["long_name"].replace("_", " ")
 
 
 def _per_variant(rows: list[dict], selected: list[dict]) -> list[tuple[str, dict]]:
@@ -342,6 +346,15 @@ def priors_table(priors) -> Tabel:
                  "kalibratie tegen het rapport begint nooit bij die priors.")
 
 
+def _precision_text(p: Mapping[str, Any] | None) -> str:
+    if not p:
+        return "vast aantal trekkingen"
+    last = p["rondes"][-1]
+    return (f"doel {decimal_nl(100 * p['doel'], 2)}% van P5, P50 en P95 van elk kolomtotaal: "
+            f"{'bereikt' if p['bereikt'] else 'niet bereikt'} met {decimal_nl(p['trekkingen'], 0)} trekkingen in "
+            f"{len(p['rondes'])} ronde(s); grootste relatieve fout {decimal_nl(100 * last['grootste_relatieve_fout'], 3)}%")
+
+
 def identity_tables(manifest: Mapping[str, Any], rows: list[dict]) -> list[Tabel]:
     """The run's identity (manifest) and the Monte Carlo errors of every column total and variant."""
     a, rnd, code = manifest["arguments"], manifest["random"], manifest["code"]
@@ -353,7 +366,7 @@ def identity_tables(manifest: Mapping[str, Any], rows: list[dict]) -> list[Tabel
              ("posterior", str(a.get("posterior") or "geen")),
              ("codeversie", f"{code['package_version']}, git {code['git_commit'] or 'onbekend'}"
                             f"{' (gewijzigd)' if code['git_dirty'] else ''}"),
-             ("threads", str(a.get("threads"))), ("precisie", str(res.get("precisie") or "vast aantal trekkingen"))]
+             ("threads", str(a.get("threads"))), ("precisie", _precision_text(res.get("precisie")))]
     ident = Tabel("Run", "Identiteit van de run (manifest.json)", [("gegeven", "tekst"), ("waarde", "tekst")],
                   [list(i) for i in items])
     hashes = Tabel("Invoerbestanden", "Invoerbestanden en hun SHA-256",

@@ -239,6 +239,38 @@ def jaren_json(rows: list[dict], discontovoet: float) -> dict:
             "contante_waarde": cw}
 
 
+def output_label(name: str) -> str:
+    """A summarised output's name as people read it: 'totaal_investeringsopgave' -> 'Totaal Publieke & private
+    investeringsopgave (zonder PM)', 'doel_voorzieningen' -> 'Doel: ...', 'contante_waarde_0.0225' -> 'Contante
+    waarde bij 2,25%'; other names with spaces for underscores."""
+    if name == "totaal_pm":
+        return "Totaal PM-posten"
+    if name.startswith("totaal_") and name.removeprefix("totaal_") in KOLOMMEN:
+        return f"Totaal {KOLOMMEN[name.removeprefix('totaal_')]} (zonder PM)"
+    if name.startswith("doel_") and name.removeprefix("doel_") in DOELEN:
+        return f"Doel: {DOELEN[name.removeprefix('doel_')]} (zonder PM)"
+    if name.startswith("contante_waarde_"):
+        return f"Contante waarde bij {decimal_nl(100 * float(name.rsplit('_', 1)[1]), 2)}% (zonder PM)"
+    return name.replace("_", " ")
+
+
+def batch_table(rows: list[Mapping[str, Any]], scenarios: Sequence[str], *, markdown: bool = False) -> str:
+    """The batch comparison side by side (``batch_vergelijking.csv``: per output, variant and statistic a row, a
+    column per scenario): per output and variant one line, per scenario ``P50 (P5 - P95)`` in mld. €."""
+    by: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r["output"], r["variant"]), {})[r["statistiek"]] = r
+
+    def cell(stats, s) -> str:
+        if any(stats.get(k, {}).get(s) in (None, "") for k in ("p5", "p50", "p95")):
+            return ""
+        return f"{_num(float(stats['p50'][s]))} ({_num(float(stats['p5'][s]))} - {_num(float(stats['p95'][s]))})"
+
+    header = ["uitkomst (mld. €, prijspeil 2024; P50 (P5 - P95))", "variant", *scenarios]
+    return _table(header, [[output_label(o), v, *[cell(stats, s) for s in scenarios]] for (o, v), stats in by.items()],
+                  markdown)
+
+
 def jaren_table(rows: list[dict], *, markdown: bool = False) -> str:
     """The present value of the total without PM per discount rate (mld. €, prijspeil 2024), main variant."""
     header = [f"contante waarde per 1-1-2025 (variant {rows[0]['variant']}, mld. €)", "P5", "P50", "P95",

@@ -126,3 +126,23 @@ def test_run_scenario_rapport_hoog_json_has_the_years_and_present_values(tmp_pat
         encoding="utf-8")
     proc = cli("run", "--scenario", "rapport_hoog", "--priors", "priors", "--draws", "1000", "--out", str(tmp_path))
     assert proc.returncode == 2 and "either priors or a scenario" in proc.stderr
+
+
+def test_run_precision_json_stops_below_one_percent_and_reports_the_draws(tmp_path):
+    proc = cli("run", "--precision", "1%", "--json", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout)
+    p = res["precisie"]
+    assert p["doel"] == 0.01 and p["bereikt"] and res["trekkingen"] == p["trekkingen"] == p["rondes"][-1]["trekkingen"]
+    assert set(p["relatieve_fouten"]) == set(res["varianten"]) == {"laag", "hoog"}
+    for variant, per in p["relatieve_fouten"].items():
+        assert set(per) == {"totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave"}
+        assert all(0 < e <= 0.01 for ks in per.values() for e in ks.values()), variant
+    manifest = json.loads((Path(res["run_dir"]) / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["results"]["precisie"] == p and manifest["arguments"]["precision"] == 0.01
+    for bad, message in ((["--precision", "0%"], "must be above 0 and below 50%"),
+                         (["--precision", "een procent"], "must be a percentage such as 0.5%"),
+                         (["--precision", "1%", "--draws", "1000"], "give --draws or --precision, not both")):
+        proc = cli("run", *bad, "--out", str(tmp_path / "x"))
+        assert proc.returncode == 2 and message in proc.stderr, (bad, proc.stderr[-500:])
+    assert not (tmp_path / "x").exists()

@@ -232,3 +232,26 @@ def test_a_task_folder_is_readable_with_xarray(serial):
     with xr.open_dataset(folder / "dataset.nc", engine="h5netcdf") as ds:
         assert ds["samenvatting"].dims == ("uitkomst", "statistiek")
     assert np.isfinite(json.loads((folder / "manifest.json").read_text())["timings_s"]["total"])
+
+
+def test_a_batch_at_a_stated_precision_names_its_runs_by_it_and_resumes_them(tmp_path, capsys):
+    """``--precision``: each run draws until that precision, at most ``draws``; the task folder names the precision,
+    a second call reuses the finished runs (same identity), the command prints the side-by-side table."""
+    from model.commands import main
+
+    args = ["batch", "default", "rapport_hoog", "--seeds", "1", "--draws", "70000", "--precision", "0.5%",
+            "--scheduler", "serial", "--out", str(tmp_path), "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    names = [f"{s}_seed1_draws70000_precisie0.005" for s in ("default", "rapport_hoog")]
+    for name in names:
+        m = check_manifest(tmp_path / name, "run")
+        p = m["results"]["precisie"]
+        assert m["arguments"]["precision"] == 0.005 and m["arguments"]["max_draws"] == 70000
+        assert p["trekkingen"] == m["arguments"]["draws"] <= 70000 and (p["bereikt"] or p["trekkingen"] == 70000)
+    assert "uitkomst (mld. €, prijspeil 2024; P50 (P5 - P95))" in out and "rapport_hoog" in out
+    assert "Contante waarde bij 2,25% (zonder PM)" in out
+    before = _finished(tmp_path)
+    assert main(args) == 0                                   # resumed: the finished runs are reused, not redone
+    assert "0 run(s) done, 2 already finished" in capsys.readouterr().out and _finished(tmp_path) == before
+    assert len(list(tmp_path.glob(f"{COMPARISON}-*"))) == 2  # each call its own comparison folder

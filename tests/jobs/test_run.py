@@ -9,6 +9,7 @@ import xarray as xr
 from support import check_manifest
 
 from model.deelopgaven.registry import DEELOPGAVEN
+from model.errors import UsageError
 from model.jobs.run import run_job
 
 FILES = {"dataset.nc", "summary.csv", "summary.md", "manifest.json", "prior_fits.json", "rank_correlations.json",
@@ -135,3 +136,32 @@ def test_variants_share_every_draw_and_differ_by_the_choice_alone(job):
     assert md.startswith("## Beleidsvarianten") and "normniveau = 1" in md
     assert job.manifest["results"]["varianten"]["geevalueerd"] == ["laag", "hoog"]
     assert "scenarios/varianten.toml" in job.manifest["inputs"]
+
+
+@pytest.mark.slow
+def test_a_precision_run_stops_below_its_target_and_is_the_same_on_one_and_two_threads(tmp_path):
+    """0.2% needs more than the first round on this model (about 2·10^5 draws): the rounds, the draws and every
+    number are the same on 1 and 2 threads; the errors reached are the summary's own."""
+    jobs = [run_job(precision=0.002, seed=5, threads=t, out=tmp_path / str(t), store="none") for t in (1, 2)]
+    a, b = (j.manifest["results"]["precisie"] for j in jobs)
+    assert a["bereikt"] and len(a["rondes"]) >= 2 and a["rondes"] == b["rondes"] and a["trekkingen"] == b["trekkingen"]
+    assert jobs[0].result.draws == a["trekkingen"] == jobs[0].manifest["arguments"]["draws"]
+    assert (jobs[0].path / "summary.csv").read_bytes() == (jobs[1].path / "summary.csv").read_bytes()
+    for variant, rows in jobs[0].varianten.items():
+        for r in rows:
+            if r["soort"] == "kolom":
+                for k in ("p5", "p50", "p95"):
+                    assert r[f"mcse_{k}"] / r[k] <= 0.002, (variant, r["output"], k)
+                    assert a["relatieve_fouten"][variant][r["output"]][k] == pytest.approx(r[f"mcse_{k}"] / r[k])
+    # the rounds before the last missed the target
+    assert all(r["grootste_relatieve_fout"] > 0.002 for r in a["rondes"][:-1])
+
+
+def test_a_precision_out_of_reach_stops_at_the_most_draws_and_says_so(tmp_path):
+    with pytest.warns(UserWarning, match=r"precision 0.01% not reached at the most draws \(65,536\)"):
+        job = run_job(precision=0.0001, max_draws=65_536, seed=5, out=tmp_path, store="none")
+    p = job.manifest["results"]["precisie"]
+    assert not p["bereikt"] and p["trekkingen"] == 65_536 == job.result.draws
+    assert [r["trekkingen"] for r in p["rondes"]] == [32_768, 65_536]
+    with pytest.raises(UsageError, match="precision must be a share between 0 and 0.5"):
+        run_job(precision=0.7, out=tmp_path)

@@ -115,11 +115,11 @@ def test_the_workbook_holds_the_tables_as_numbers_with_units_and_dutch_formats(r
         assert row[col["percentiel van het rapportbedrag"]].number_format == "0%"
         found[(label, variant)] = cell.value
     summary = {(r["variant"], r["output"]): r for v, rows in run_folder.varianten.items() for r in rows}
-    from model.output.report import KOLOM_TITELS
+    from model.output.tables import output_label
 
     for v in run_folder.varianten:       # the totals equal the run's summary, each variant
         for kolom in ("publieke_restopgave", "exploitatielasten", "investeringsopgave"):
-            label = KOLOM_TITELS[f"totaal_{kolom}"]
+            label = output_label(f"totaal_{kolom}")
             value = found.get((label, v), found.get((label, "alle")))
             assert value * 1e9 == pytest.approx(summary[(v, f"totaal_{kolom}")]["p50"], rel=1e-12), (v, kolom)
     gem = wb["Gemeenten"]
