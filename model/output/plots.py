@@ -61,8 +61,8 @@ def tornado(t, stem: Path, top_n: int = 25, formats: Sequence[str] = ("png", "sv
             label=f"input op P{100 * t.result.high_q:g}")
     ax.axvline(base, color="black", lw=1.2, label=f"puntwaarde: {mld(t.base, 2)}")
     _report_lines(ax, t.report, vertical=True)
-    ax.set_yticks(ypos, [r["input"] for r in rows], fontsize="small")
-    ax.set_xlabel(f"{t.long_name} (mld. €, 2025-2035)")
+    ax.set_yticks(ypos, [r["input"].replace("_", " ") for r in rows], fontsize="small")
+    ax.set_xlabel(f"{t.long_name} (mld. €, 2025-2035, prijspeil 2024)")
     ax.set_title(f"Tornado: {t.long_name}\n(één input tegelijk, overige op puntwaarde; top {n})", fontsize="medium")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize="x-small")
@@ -76,11 +76,11 @@ def spider(s, stem: Path, top_n: int = 10, formats: Sequence[str] = ("png", "svg
     fig = new_figure(8.5, 5.0)
     ax = fig.add_subplot()
     for name, y in items:
-        ax.plot(100 * s.quantiles, y / MLD, marker="o", ms=3, label=name)
+        ax.plot(100 * s.quantiles, y / MLD, marker="o", ms=3, label=name.replace("_", " "))
     ax.axhline(s.base / MLD, color="black", lw=1.0, label=f"puntwaarde: {mld(s.base, 2)}")
     _report_lines(ax, s.report, vertical=False)
     ax.set_xlabel("Kwantiel van de input (%)")
-    ax.set_ylabel(f"{s.long_name} (mld. €)")
+    ax.set_ylabel(f"{s.long_name} (mld. €, prijspeil 2024)")
     ax.set_title(f"Spider: {s.long_name}", fontsize="medium")
     ax.grid(alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="x-small")
@@ -101,7 +101,7 @@ def sobol(rows: list[dict], stem: Path, *, title: str, key: str, conf_level: flo
             capsize=2, label="totaal (ST)")
     ax.barh(y - h / 2, [r["S1"] for r in rows], height=h, xerr=[r["S1_conf"] for r in rows], color="#4C72B0",
             capsize=2, label="eerste orde (S1)")
-    ax.set_yticks(y, [r[key] for r in rows])
+    ax.set_yticks(y, [str(r[key]).replace("_", " ") for r in rows])
     ax.set_xlabel(f"Sobol'-index (aandeel van de variantie; ± {100 * conf_level:g}%-interval)")
     ax.axvline(0.0, color="black", lw=0.8)
     ax.set_title(title)
@@ -137,7 +137,8 @@ def fan_chart(ds, stem: Path | None = None, *, prijzen: str = "reeel", referenti
             for k, value in enumerate(np.atleast_1d(referentie[groep])):
                 ax.axhline(value / 1e6, color="k", ls="--", lw=1, label="rapport (totaal / 11)" if k == 0 else None)
         ax.set_title(_GROEP_TITELS[groep])
-        ax.set_ylabel("€ mln per jaar")
+        ax.set_ylabel("mln. € per jaar" + (" (lopende prijzen)" if prijzen == "nominaal" else
+                                           f" (prijspeil {MODEL_PRIJSPEIL})"))
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(loc="upper left", fontsize=8)
@@ -177,7 +178,7 @@ def prior_posterior(rows: list[dict], stem: Path, title: str = "", formats: Sequ
     n = len(rows)
     fig = new_figure(11, 0.17 * n + 1.6)
     ax, ax2 = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 1]})
-    ax.axvspan(-zq, zq, color="0.9", label="prior 90% (normal-score scale)")
+    ax.axvspan(-zq, zq, color="0.9", label="90% van de prior (normale score)")
     ax.axvline(0, color="0.6", lw=0.6)
     for k, r in enumerate(rows):
         c = _STATUS_COLOURS.get(r["status"], "k")
@@ -187,15 +188,15 @@ def prior_posterior(rows: list[dict], stem: Path, title: str = "", formats: Sequ
         ax.plot([r["z_posterior_mean"]], [k], "o", color=c, ms=3)
         ax2.barh(k, max(r["shrinkage"], 0.0), color=c)
     ax.set_yticks(np.arange(n))
-    ax.set_yticklabels([r["parameter"] for r in rows], fontsize=6)
-    ax.set_xlabel("posterior normal score z (mean ± 1.645 sd); prior: N(0, 1)")
+    ax.set_yticklabels([r["parameter"].replace("_", " ") for r in rows], fontsize=6)
+    ax.set_xlabel("normale score z van de posterior (gemiddelde ± 1,645 sd); prior: N(0, 1)")
     ax.set_xlim(-4, 4)
-    ax2.set_xlabel("shrinkage 1 - var_post/var_prior")
+    ax2.set_xlabel("krimp: 1 - var(posterior) / var(prior)")
     ax2.set_xlim(0, 1)
     handles = [ax.plot([], [], color=c, lw=2, label=s)[0] for s, c in _STATUS_COLOURS.items()
                if any(r["status"] == s for r in rows)]
     ax.legend(handles=handles, loc="lower left", fontsize=7, title="status", title_fontsize=7)
-    fig.suptitle(title or "Prior vs posterior per entry (calibration against the published figures)", fontsize=10)
+    fig.suptitle(title or "Prior en posterior per invoer (kalibratie tegen de cijfers van het rapport)", fontsize=10)
     return save_figure(fig, stem, formats, dpi=110)
 
 
@@ -209,11 +210,11 @@ def vergelijking(pooled: Mapping[str, Mapping[str, np.ndarray]], scenarios: list
     """Scenarios side by side (``scenarios``: the keys of ``pooled``, e.g. "scenario · variant"): median and 5-95%
     interval of each column total of Table 1.2 (the report adds no columns together) and of the present value at
     the standard rate (where a row has it), in € mld."""
-    panels = [(name, f"{title}, € mld.") for name, title in _PANELS]
+    panels = [(name, f"{title}, mld. € (prijspeil 2024)") for name, title in _PANELS]
     cw_name = next((k for acc in pooled.values() for k in acc if k.startswith("contante_waarde_")), None)
     if cw_name:
         rate = 100 * float(cw_name.rsplit("_", 1)[1])
-        panels.append((cw_name, f"Contante waarde bij {rate:.2f}%, € mld.".replace(".", ",", 1)))
+        panels.append((cw_name, f"Contante waarde bij {rate:.2f}%, mld. € (prijspeil 2024)".replace(".", ",", 1)))
     fig = new_figure(4.2 * len(panels), 0.5 * len(scenarios) + 1.8)
     axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
     y = np.arange(len(scenarios))

@@ -126,13 +126,9 @@ TITELS = {d.naam: d.titel for d in DEELOPGAVEN}
 
 
 def _label(r: Mapping[str, Any]) -> str:
-    from model.output.tables import output_label
+    from model.output.tables import row_label
 
-    if r["output"] in TITELS:
-        return TITELS[r["output"]]
-    if r["output"].startswith(("totaal_", "contante_waarde_")):
-        return output_label(r["output"])
-    return r["long_name"].replace("_", " ")
+    return row_label(r)
 
 
 def _per_variant(rows: list[dict], selected: list[dict]) -> list[tuple[str, dict]]:

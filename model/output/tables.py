@@ -103,7 +103,7 @@ def _num(x) -> str:
 def dependence_table(rows: list[dict], *, markdown: bool = False) -> str:
     """Each column total's interval under the three assumptions about the dependence between its deelopgaven
     (``model.analysis.afhankelijkheid``), per variant, in mld. €."""
-    header = ["kolom (mld. €)", "variant", "aanname", "P5", "P50", "P95", "breedte P5-P95"]
+    header = ["kolom (mld. €, prijspeil 2024)", "variant", "aanname", "P5", "P50", "P95", "breedte P5-P95"]
     lines = [[KOLOMMEN.get(r["kolom"], r["kolom"]), r["variant"], AANNAME_NAMEN[r["aanname"]], _num(r["p5"]),
               _num(r["p50"]), _num(r["p95"]), _num(r["p95"] - r["p5"])] for r in rows]
     return _table(header, lines, markdown)
@@ -123,13 +123,15 @@ def overview_table(rows: list[dict], *, markdown: bool = False, others: Sequence
     """Table 1.2 with intervals: P5-P95 (P50) per deelopgave and column, with the report's figure beside. An output
     a policy choice moves gets a line per variant (``others``: ``(naam, rows)`` of the variants beside the main
     one), each beside the report's figure for that variant."""
-    header = ["uitkomst (mld. €)", "variant", "P5", "P50", "P95", "gemiddelde", "90% HDI", "rapport (percentiel)"]
+    header = ["uitkomst (mld. €, prijspeil 2024)", "variant", "P5", "P50", "P95", "gemiddelde", "90% HDI",
+              "rapport (percentiel)"]
     by = [(v, {o["output"]: o for o in rws}) for v, rws in others]
     lines = []
     for r in rows:
         if r["soort"] not in OVERVIEW_SOORTEN:
             continue
-        name = ("PM " if r["pm"] and r["soort"] == "deelopgave" else "") + r["output"]
+        name = ("PM " if r["pm"] and r["soort"] == "deelopgave" and not row_label(r).endswith("(PM)") else ""
+                ) + row_label(r)
         moved = [o[r["output"]] for _, o in by if differs(r, o[r["output"]])]
         for k, x in enumerate([r, *moved]):
             lines.append([name if k == 0 else "", x["variant"] if moved else "alle", _num(x["p5"]), _num(x["p50"]),
@@ -163,8 +165,8 @@ def regional_table(reg, *, markdown: bool = False) -> str:
     highest."""
     inw = reg.per_regio(reg.inwoners)
     stats = reg.kolom_stats[0]
-    header = [f"regio (variant {reg.variant}, totaal zonder PM, mld. €)", "P5", "P50", "P95", "gemiddelde",
-              "P50 € per inwoner"]
+    header = [f"regio (variant {reg.variant}, totaal zonder PM, mld. €, prijspeil 2024)", "P5", "P50", "P95",
+              "gemiddelde", "P50 € per inwoner"]
     lines = [[naam, _num(stats[i, 1]), _num(stats[i, 2]), _num(stats[i, 3]), _num(stats[i, 0]),
               decimal_nl(stats[i, 2] / inw[i], 0)] for i, naam in enumerate(REGIOS)]
     return _table(header, lines, markdown)
@@ -174,7 +176,7 @@ def regional_deelopgaven_table(reg, titles: Mapping[str, str], *, markdown: bool
     """Per deelopgave and region: the P50 per inhabitant (€), and the region most likely to rank first per
     inhabitant with that probability."""
     inw = reg.per_regio(reg.inwoners)
-    header = ["deelopgave (P50 € per inwoner)", *REGIOS, "vaakst hoogst per inwoner"]
+    header = ["deelopgave (P50 € per inwoner, prijspeil 2024)", *REGIOS, "vaakst hoogst per inwoner"]
     lines = []
     for k, d in enumerate(reg.deelopgaven):
         top = int(np.argmax(reg.kans_eerste_per_inwoner[k]))
@@ -252,6 +254,19 @@ def output_label(name: str) -> str:
     if name.startswith("contante_waarde_"):
         return f"Contante waarde bij {decimal_nl(100 * float(name.rsplit('_', 1)[1]), 2)}% (zonder PM)"
     return name.replace("_", " ")
+
+
+def row_label(r: Mapping[str, Any]) -> str:
+    """What a summary row is called where people read it: a deelopgave's title (as in the report), a total's or
+    goal's long name (:func:`output_label`), else the row's own long name."""
+    from model.deelopgaven.registry import DEELOPGAVEN
+
+    titles = {d.naam: d.titel for d in DEELOPGAVEN}
+    if r["output"] in titles:
+        return titles[r["output"]]
+    if r["output"].startswith(("totaal_", "contante_waarde_", "doel_")):
+        return output_label(r["output"])
+    return str(r["long_name"]).replace("_", " ")
 
 
 def batch_table(rows: list[Mapping[str, Any]], scenarios: Sequence[str], *, markdown: bool = False) -> str:

@@ -88,7 +88,8 @@ def test_run_variant_and_grid(tmp_path):
 def test_run_text_shows_the_tables_and_the_folder(tmp_path):
     proc = cli("run", "--draws", "3000", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "uitkomst (mld. €)" in proc.stdout and "Zuid-Limburg" in proc.stdout
+    assert "uitkomst (mld. €, prijspeil 2024)" in proc.stdout and "Zuid-Limburg" in proc.stdout
+    assert "report.html" in proc.stdout and "herstructurering_woningen" not in proc.stdout
     assert "3.000 trekkingen, seed 20250101" in proc.stdout and str(tmp_path) in proc.stdout
 
 

@@ -40,7 +40,11 @@ def test_a_summary_of_another_layout_or_truncated_is_an_error(rows, tmp_path):
 
 def test_text_tables(rows):
     text = overview_table(rows)
-    assert "totaal_publieke_restopgave" in text and "PM beheer_onderhoud" in text and "3,60" in text
+    # long names as in the report, never code names; a PM line marked once
+    assert "Totaal Publieke (rest)opgave (zonder PM)" in text and "3,60" in text
+    assert "Beheer en onderhoud nieuwe voorzieningen (PM)" in text and "PM Beheer" not in text
+    assert "totaal_publieke_restopgave" not in text and "beheer_onderhoud" not in text
+    assert "uitkomst (mld. €, prijspeil 2024)" in text
     md = overview_table(rows, markdown=True)
     assert md.splitlines()[1].startswith("|---|")
 
