@@ -278,6 +278,26 @@ def dependence_table(views: list[dict] | None) -> Tabel | None:
                  "(priors/correlaties.yaml en gedeelde invoer); volledig: comonotoon.")
 
 
+def declarations_table(priors) -> Tabel | None:
+    """The declared dependence (``priors/correlaties.yaml``): every group and pair with its rank correlation and,
+    for a group, why."""
+    import yaml
+
+    from model.spec.priors import CORRELATIONS
+
+    path = Path(priors.directory) / CORRELATIONS
+    if not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    lines = [[leesbaar(name), g["rho"], ", ".join(leesbaar(m) for m in g["leden"]), " ".join(str(g.get(
+        "description", "")).split())] for name, g in (data.get("groepen") or {}).items()]
+    lines += [["paar", rho, f"{leesbaar(a)}, {leesbaar(b)}", ""] for a, b, rho in (data.get("paren") or [])]
+    return Tabel("Verklaarde afhankelijkheid", f"De verklaarde afhankelijkheid ({Path(priors.directory).name}/"
+                                              f"{CORRELATIONS}): rangcorrelaties, toegepast met een Gauss-copula",
+                 [("groep", "tekst"), ("rangcorrelatie", "decimaal"), ("leden", "tekst"),
+                  ("waarom (Engels, uit het bestand)", "tekst")], lines)
+
+
 def drivers_paragraphs(spreiding: Mapping[str, Any] | None, rows: list[dict]) -> list[str]:
     """Two sentences per column on what drives its spread, from the run's numbers (``model.analysis.spreiding``)."""
     if not spreiding:
@@ -489,9 +509,13 @@ def sections(folder: Path, manifest: Mapping[str, Any], priors, companions: Sequ
         out.append(Sectie("Regio's en gemeenten", [], regional_tables(read_regionaal(folder / "regionaal.csv"), main),
                           figs["regio_totaal"], gevouwen=figs["regio"], details=True))
     out += companion_sections(companions)
-    dep = dependence_table(res.get("afhankelijkheid"))
+    dep = [t for t in (dependence_table(res.get("afhankelijkheid")),
+                       declarations_table(priors) if priors is not None else None) if t is not None]
     if dep:
-        out.append(Sectie("Afhankelijkheid tussen deelopgaven", [], [dep]))
+        out.append(Sectie("Afhankelijkheid tussen deelopgaven", ["Waar deelopgaven drijvers of bronnen delen, is dat "
+                                                                 "verklaard; het effect staat ernaast: elk kolomtotaal "
+                                                                 "onafhankelijk, verklaard en volledig afhankelijk."],
+                          dep))
     if priors is not None:
         out.append(Sectie("Priors", [], [priors_table(priors)], details=True))
     out.append(Sectie("Afwijkingenlog (docs/deviations.md, Engelstalig)", [], html=deviations_html(), details=True))

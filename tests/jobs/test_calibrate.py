@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -161,3 +162,24 @@ def test_a_run_on_the_posterior(job, tmp_path):
     assert md.startswith(f"Trekkingen uit de posterior van kalibratie {folder.name} ") and post["posterior_sha256"][:12] in md
     text = cli("run", "--priors", str(folder), "--draws", "3000", "--out", str(tmp_path / "runs"))
     assert text.returncode == 0 and text.stdout.startswith("Trekkingen uit de posterior van kalibratie"), text.stderr
+
+
+def test_the_calibrated_run_is_found_from_any_working_directory_with_out(job, tmp_path):
+    """``run --priors gekalibreerd --out DIR`` looks in DIR (relative to the working directory) and the project's
+    runs/, whatever the working directory is."""
+    import subprocess
+    import sys
+
+    from model.paths import REPO
+
+    runs, elsewhere = tmp_path / "runs", tmp_path / "ergens" / "anders"
+    runs.mkdir()
+    elsewhere.mkdir(parents=True)
+    full = _as_usable(job.path, runs, f"{RUN_PREFIX}-full-z", created_at="2099-01-01T00:00:00Z")
+    proc = subprocess.run([sys.executable, str(REPO / "cli.py"), "run", "--priors", GEKALIBREERD, "--draws", "2000",
+                           "--out", "../../runs", "--json"], cwd=elsewhere, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["posterior"]["folder"] == str(full.resolve()) or Path(out["posterior"]["folder"]).resolve() == full
+    assert Path(out["run_dir"]).resolve().parent == runs.resolve()

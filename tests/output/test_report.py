@@ -100,7 +100,8 @@ def test_the_workbook_holds_the_tables_as_numbers_with_units_and_dutch_formats(r
 
     wb = openpyxl.load_workbook(run_folder.path / "report.xlsx")
     for sheet in ("Tabel 1.2", "PM-posten", "Doelen en betalers", "Spreiding", "Regio's", "Regio per deelopgave",
-                  "Gemeenten", "Afhankelijkheid", "Priors", "Run", "Invoerbestanden", "Monte Carlo-fouten"):
+                  "Gemeenten", "Afhankelijkheid", "Verklaarde afhankelijkheid", "Priors", "Run", "Invoerbestanden",
+                  "Monte Carlo-fouten"):
         assert sheet in wb.sheetnames, sheet
     ws = wb["Tabel 1.2"]
     headers = [c.value for c in ws[2]]
