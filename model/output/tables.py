@@ -28,6 +28,8 @@ _NUMERIC = (*STATISTICS, *REPORT_FIELDS)
 
 
 def _cell(value: Any) -> Any:
+    if type(value) is float or type(value) is np.float64:
+        return value    # the csv module writes str(x): every digit for a Python float and a numpy float64 alike
     if isinstance(value, (bool, np.bool_)):
         return int(value)
     if isinstance(value, (float, np.floating)):

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from model.analysis.calibration.sampling import FULL
+
 from model.jobs.batch import COMPARISON, LOCK
 from model.paths import REPO
 from model.spec.priors import load_priors
@@ -239,7 +241,7 @@ def test_a_scenario_named_like_a_temporary_folder_is_refused(tmp_path):
     (["batch", "default", "--scheduler", "serial", "--seeds", "1", "--draws", str(10**12)],
      r"1,000,000,000,000 draws kept by each run need about .* of memory"),
     (["sobol", "--n-base", str(2**40)], r"model evaluations\) need about .* of memory"),
-    (["calibrate", "--draws", str(10**12)], r"4 chains x 1,000 \+ 1,000,000,000,000 iterations need about"),
+    (["calibrate", "--draws", str(10**12)], rf"4 chains x {FULL.tune:,} \+ 1,000,000,000,000 iterations need about"),
 ])
 def test_what_cannot_fit_in_memory_is_refused_before_any_work_with_the_estimate(argv, message, tmp_path):
     """On a78215f ``--draws 10**12`` built a 30-million-item list before failing, ``10**30`` was OOM-killed after
