@@ -207,7 +207,8 @@ def _run_job(*, draws, seed, threads, chunk_size, out, priors, scenario, posteri
         extra_inputs[f"scenarios/{VARIANTEN_FILE.name}"] = varianten.sha256
         extra_inputs[f"{Path(prior_set.directory).name or 'priors'}/{verdeling.path}"] = verdeling.sha256
         info = {v: {"titel": varianten[v].titel, "keuzes": variant_values(prior_set, v, varianten)} for v in names}
-        tables.write_summary(rows + [r for _, rws in others for r in rws], tmp / "summary.csv")
+        all_rows = rows + [r for _, rws in others for r in rws]
+        tables.write_summary(all_rows, tmp / "summary.csv")
         views = None
         if result.has_draws:
             main_views = dependence_views(result, seed, names[0])
@@ -228,7 +229,8 @@ def _run_job(*, draws, seed, threads, chunk_size, out, priors, scenario, posteri
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds,
                               variants=[(v, info[v]["titel"], info[v]["keuzes"], res, variant_rows[v])
                                         for v, res in zip(names, results)], regionaal=regional)
-        tables.write_csv(tmp / "regionaal.csv", regional_csv_rows(regional, primary), REGIONAAL_FIELDS)
+        reg_rows = regional_csv_rows(regional, primary)
+        tables.write_csv(tmp / "regionaal.csv", reg_rows, REGIONAAL_FIELDS)
         (tmp / "summary.md").write_text(("" if post is None else posterior_line(post, n_eff) + "\n\n")
                                         + variants_paragraph(varianten, names, prior_set) + "\n\n"
                                         + tables.overview_table(rows, markdown=True, others=others) + "\n\n"
@@ -252,7 +254,7 @@ def _run_job(*, draws, seed, threads, chunk_size, out, priors, scenario, posteri
                 if r["soort"] in ("kolom", "deelopgave", "totaal")}
         def write_reports(data: dict) -> tuple[list[str], float]:
             t = time.perf_counter()
-            paths = report.write_report(tmp, data, prior_set)
+            paths = report.write_report(tmp, data, prior_set, rows=all_rows, reg_rows=reg_rows)
             return [p.name for p in paths], time.perf_counter() - t
 
         manifest = write_manifest(

@@ -1,6 +1,6 @@
-"""The charts of a run folder, as SVG (pygal): vector images that open in any browser and embed in a report, drawn
-in a few hundredths of a second each (a run is a few seconds in all; matplotlib's import and rendering alone would
-take longer). The review figures of the other commands (tornado, Sobol', calibration, batch) are drawn with
+"""The charts of a run folder, as SVG drawn directly (a few milliseconds each; pygal took 0.1 s a chart, a tenth of
+a run): vector images that open in any browser and embed in a report, no script (a run is a few seconds in all;
+matplotlib's import and rendering alone would take longer). The review figures of the other commands (tornado, Sobol', calibration, batch) are drawn with
 matplotlib (``model.output.plots``). Labels are Dutch; amounts in billions of euros (mld. €)."""
 
 from __future__ import annotations
@@ -15,19 +15,58 @@ from model.output.format import MLD, decimal_nl
 _S_CURVES = ("totaal_publieke_restopgave", "totaal_exploitatielasten", "totaal_investeringsopgave", "totaal_pm")
 
 
-def _style(colours):
-    from pygal.style import Style
-
-    return Style(background="white", plot_background="white", foreground="#222", foreground_strong="#000",
-                 foreground_subtle="#888", colors=tuple(colours), font_family="DejaVu Sans, Arial, sans-serif",
-                 label_font_size=11, major_label_font_size=11, legend_font_size=11, title_font_size=13)
+_FONT = "DejaVu Sans, Arial, sans-serif"
+_BLUE, _LIGHT, _RED = "#1f5fa0", "#7f9fbf", "#c0392b"
+_OTHER = ("#e67e22", "#8e44ad", "#27ae60")          # the other variants' curves
+_MLD_AXIS = "mld. € (2025-2035, prijspeil 2024)"
 
 
-def _config(**kwargs):
-    import pygal
+def _svg(width: float, height: float, body: list[str]) -> str:
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" font-family="{_FONT}" fill="#222">'
+            f'<rect width="100%" height="100%" fill="white"/>' + "".join(body) + "</svg>\n")
 
-    return dict(js=[], disable_xml_declaration=False, show_dots=False, explicit_size=True, truncate_legend=-1,
-                x_value_formatter=lambda x: decimal_nl(x, 1), **kwargs), pygal
+
+def _ticks_between(lo: float, hi: float, count: int = 6) -> list[float]:
+    """Round ticks (1, 2 or 5 times a power of ten apart) inside [lo, hi]."""
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    power = 10 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = np.ceil(lo / step) * step
+    return [float(x) for x in np.arange(first, hi + 1e-9 * step, step)]
+
+
+def _x_axis(lo: float, hi: float, left: float, right: float, top: float, bottom: float, title: str) -> tuple[list[str], callable]:
+    """Vertical grid lines, tick labels and the axis title of an amount axis; returns them and the x mapping."""
+    scale = (right - left) / (hi - lo)
+    fx = (lambda v: left + (v - lo) * scale)
+    ticks = _ticks_between(lo, hi)
+    digits = 0 if step_whole(ticks) else (1 if all(round(10 * t, 6).is_integer() for t in ticks) else 2)
+    out = []
+    for t in ticks:
+        out.append(f'<line x1="{fx(t):.1f}" y1="{top}" x2="{fx(t):.1f}" y2="{bottom}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{fx(t):.1f}" y="{bottom + 15}" text-anchor="middle" font-size="11">'
+                   f'{decimal_nl(t, digits)}</text>')
+    out.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#444"/>')
+    out.append(f'<text x="{(left + right) / 2}" y="{bottom + 34}" text-anchor="middle" font-size="12">{_esc(title)}'
+               '</text>')
+    return out, fx
+
+
+def _legend(items: list[tuple[str, str, str]], x0: float, y0: float, columns: int, width: float) -> list[str]:
+    """Legend entries ``(label, colour, dash)`` in ``columns`` columns from (x0, y0)."""
+    out = []
+    for k, (label, colour, dash) in enumerate(items):
+        x, y = x0 + (k % columns) * width, y0 + 18 * (k // columns)
+        if dash == "dot":
+            out.append(f'<circle cx="{x + 11}" cy="{y - 4}" r="4.5" fill="white" stroke="{colour}" stroke-width="2"/>')
+        else:
+            out.append(f'<line x1="{x}" y1="{y - 4}" x2="{x + 22}" y2="{y - 4}" stroke="{colour}" stroke-width="2.5"'
+                       + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        out.append(f'<text x="{x + 28}" y="{y}" font-size="11">{_esc(label)}</text>')
+    return out
 
 
 def s_curve(result, rows, name: str, path: Path, others=()) -> Path:
@@ -41,34 +80,45 @@ def s_curve(result, rows, name: str, path: Path, others=()) -> Path:
     x = quantile_function(result, result.plan.output_index(name))(u) / MLD
     moved = [(v, res, {o["output"]: o for o in rws}[name]) for v, res, rws in others
              if differs(r, {o["output"]: o for o in rws}[name])]
-    config, pygal = _config(width=540, height=400, show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2,
-                            margin_bottom=36,
-                            x_title="mld. € (2025-2035, prijspeil 2024)", y_title="kans ≤ x",
-                            title=r["long_name"], range=(0, 1), allow_interruptions=True,
-                            value_formatter=lambda y: decimal_nl(y, 2))
-    primary = r["variant"]
-    chart = pygal.XY(style=_style(("#1f5fa0", "#7f9fbf", "#7f9fbf", "#7f9fbf", "#c0392b", "#e67e22", "#8e44ad",
-                                   "#27ae60")), **config)
-    chart.add(f"variant {primary}" if moved else "verdeling", list(zip(x.tolist(), u.tolist())),
-              stroke_style={"width": 2.5})
-    for key, dash in (("p5", "3, 3"), ("p50", "8, 4"), ("p95", "3, 3")):
+    curves = [(f"variant {r['variant']}" if moved else "verdeling", x, _BLUE)]
+    for k, (v, res, _) in enumerate(moved):
+        curves.append((f"variant {v}", quantile_function(res, res.plan.output_index(name))(u) / MLD,
+                       _OTHER[k % len(_OTHER)]))
+    figures = [(r["variant"], r["rapport"])] + [(v, o["rapport"]) for v, _, o in moved]
+    figures = [(v, f / MLD) for v, f in figures if f is not None]
+    lo = min([c[1][0] for c in curves] + [f for _, f in figures])
+    hi = max([c[1][-1] for c in curves] + [f for _, f in figures])
+    pad = 0.03 * (hi - lo or 1.0)
+    width, height, left, right, top, bottom = 540, 400, 62, 520, 40, 290
+    body = [f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="13">{_esc(r["long_name"])}</text>']
+    axis, fx = _x_axis(lo - pad, hi + pad, left, right, top, bottom, _MLD_AXIS)
+    body += axis
+    fy = (lambda p: bottom - p * (bottom - top))
+    for k in range(11):
+        body.append(f'<line x1="{left}" y1="{fy(k / 10):.1f}" x2="{right}" y2="{fy(k / 10):.1f}" stroke="#eee"/>')
+        body.append(f'<text x="{left - 6}" y="{fy(k / 10) + 4:.1f}" text-anchor="end" font-size="11">'
+                    f'{decimal_nl(k / 10, 1)}</text>')
+    body.append(f'<text x="16" y="{(top + bottom) / 2}" text-anchor="middle" font-size="12" '
+                f'transform="rotate(-90 16 {(top + bottom) / 2})">kans ≤ x</text>')
+    legend = []
+    for label, xs, colour in curves:
+        pts = " ".join(f"{fx(a):.1f},{fy(b):.1f}" for a, b in zip(xs, u))
+        body.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
+        legend.append((label, colour, ""))
+    for key, dash in (("p5", "3,3"), ("p50", "8,4"), ("p95", "3,3")):
         v = r[key] / MLD
-        chart.add(f"{key.upper()} {decimal_nl(v, 2)}", [(v, 0.0), (v, 1.0)], stroke_style={"width": 1.2,
-                                                                                          "dasharray": dash})
-    figures = [(primary, r["rapport"])] + [(v, o["rapport"]) for v, _, o in moved]
-    points: list = []
-    for _, f in figures:
-        if f is not None:
-            points += [(f / MLD, 0.0), (f / MLD, 1.0), None]
-    if points:
-        label = "rapport " + " / ".join(f"{decimal_nl(f / MLD, 1)} ({v})" if moved else decimal_nl(f / MLD, 1)
-                                        for v, f in figures if f is not None)
-        chart.add(label, points[:-1], stroke_style={"width": 2})
-    for v, res, _ in moved:
-        xv = quantile_function(res, res.plan.output_index(name))(u) / MLD
-        chart.add(f"variant {v}", list(zip(xv.tolist(), u.tolist())), stroke_style={"width": 2.5})
-    chart.render_to_file(str(path))
-    return path
+        body.append(f'<line x1="{fx(v):.1f}" y1="{top}" x2="{fx(v):.1f}" y2="{bottom}" stroke="{_LIGHT}" '
+                    f'stroke-width="1.2" stroke-dasharray="{dash}"/>')
+        legend.append((f"{key.upper()} {decimal_nl(v, 2)}", _LIGHT, dash))
+    if figures:
+        for _, f in figures:
+            body.append(f'<line x1="{fx(f):.1f}" y1="{top}" x2="{fx(f):.1f}" y2="{bottom}" stroke="{_RED}" '
+                        'stroke-width="2"/>')
+        legend.append(("rapport " + " / ".join(f"{decimal_nl(f, 1)} ({v})" if moved else decimal_nl(f, 1)
+                                               for v, f in figures), _RED, ""))
+    body += _legend(legend, left, bottom + 58, 2, 240)
+    Path(path).write_text(_svg(width, height, body), encoding="utf-8")
+    return Path(path)
 
 
 def s_curves(result, rows, folder: Path, others=()) -> list[Path]:
@@ -87,7 +137,7 @@ def variant_rows(rows, others, soort: str) -> list[tuple[str, dict]]:
         if r["soort"] != soort:
             continue
         moved = [(v, b[r["output"]]) for v, b in by if differs(r, b[r["output"]])]
-        label = ("PM " if r["pm"] else "") + r["long_name"]
+        label = ("PM " if r["pm"] and "(PM)" not in r["long_name"] else "") + r["long_name"]
         out.append((f"{label} [{r['variant']}]" if moved else label, r))
         out += [(f"{label} [{v}]", o) for v, o in moved]
     return out
@@ -98,35 +148,31 @@ def intervals(rows, folder: Path, others=()) -> Path:
     with the report's figure for it (red) beside it; a deelopgave the choice moves has a line per variant
     (``others``: ``(naam, rows)`` of the other variants)."""
     labelled = variant_rows(rows, others, "deelopgave")
-    sel = [r for _, r in labelled]
-    n = len(sel)
-    config, pygal = _config(width=1000, height=60 + 34 * n, show_legend=True, legend_at_bottom=True,
-                            legend_at_bottom_columns=4, allow_interruptions=True,
-                            x_title="mld. € (2025-2035, prijspeil 2024)", range=(-0.8, n - 0.2),
-                            title="Deelopgaven: intervallen naast de cijfers van het rapport",
-                            y_labels=[{"label": label, "value": n - 1 - i}
-                                      for i, (label, _) in enumerate(labelled)], truncate_label=-1,
-                            show_y_guides=False, value_formatter=lambda y: "")
-    chart = pygal.XY(style=_style(("#7f9fbf", "#1f5fa0", "#1f5fa0", "#c0392b")), **config)
-
-    def segments(lo_key, hi_key, offset=0.0):
-        points: list = []
-        for i, r in enumerate(sel):
-            y = n - 1 - i + offset
-            lo, hi = r[lo_key], r[hi_key]
-            if lo is None:
-                continue
-            hi = hi if hi != lo else lo * 1.004   # a point figure: a short tick
-            points += [(lo / MLD, y), (hi / MLD, y), None]
-        return points[:-1]
-
-    chart.add("P5-P95", segments("p5", "p95"), stroke_style={"width": 3})
-    chart.add("P15-P85", segments("p15", "p85"), stroke_style={"width": 9})
-    chart.add("P50", [(r["p50"] / MLD, n - 1 - i) for i, r in enumerate(sel)], stroke=False, show_dots=True,
-              dots_size=4)
-    chart.add("rapport", segments("rapport", "rapport", 0.3), stroke_style={"width": 3})
+    n = len(labelled)
+    row, top = 30, 50
+    width, left, right = 1000, 470, 980
+    bottom = top + row * n
+    hi = max(max(r["p95"], r["rapport"] or 0.0) for _, r in labelled) / MLD
+    body = ['<text x="500" y="24" text-anchor="middle" font-size="13">Deelopgaven: intervallen naast de cijfers van '
+            'het rapport</text>']
+    axis, fx = _x_axis(0.0, 1.03 * hi, left, right, top - 10, bottom, _MLD_AXIS)
+    body += axis
+    for i, (label, r) in enumerate(labelled):
+        y = top + row * i + row / 2
+        body.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{_esc(label)}</text>')
+        body.append(f'<line x1="{fx(r["p5"] / MLD):.1f}" y1="{y}" x2="{fx(r["p95"] / MLD):.1f}" y2="{y}" '
+                    f'stroke="{_LIGHT}" stroke-width="3"/>')
+        body.append(f'<line x1="{fx(r["p15"] / MLD):.1f}" y1="{y}" x2="{fx(r["p85"] / MLD):.1f}" y2="{y}" '
+                    f'stroke="{_BLUE}" stroke-width="8"/>')
+        body.append(f'<circle cx="{fx(r["p50"] / MLD):.1f}" cy="{y}" r="4.5" fill="white" stroke="{_BLUE}" '
+                    'stroke-width="2"/>')
+        if r["rapport"] is not None:
+            f = fx(r["rapport"] / MLD)
+            body.append(f'<line x1="{f:.1f}" y1="{y - 9}" x2="{f:.1f}" y2="{y + 9}" stroke="{_RED}" stroke-width="3"/>')
+    body += _legend([("P5-P95", _LIGHT, ""), ("P15-P85", _BLUE, ""), ("P50", _BLUE, "dot"),
+                     ("rapport", _RED, "")], left, bottom + 58, 4, 125)
     path = Path(folder) / "deelopgaven_intervallen.svg"
-    chart.render_to_file(str(path))
+    path.write_text(_svg(width, bottom + 80, body), encoding="utf-8")
     return path
 
 
@@ -147,8 +193,7 @@ def _esc(text: str) -> str:
 def _region_panel(reg, k: int | None, per_inwoner: bool, title: str, x0: float, width: float) -> list[str]:
     """One panel of a regional chart as SVG elements, from ``x0``: per region the P5-P95 interval (line) and P50
     (dot) of deelopgave ``k`` (None: the total without PM), absolute (mln. €) or per inhabitant (€), with the
-    probability that the region ranks first beside its name. Drawn directly: thirteen pygal charts of two panels
-    would take most of a run's time."""
+    probability that the region ranks first beside its name."""
     from model.spec.data import REGIOS
 
     stats = reg.kolom_stats[0] if k is None else reg.regio_stats[k]

@@ -238,8 +238,7 @@ def regional_tables(reg_rows: list[dict], variant: str) -> list[Tabel]:
     tot = "totaal_zonder_pm"
     regios = [[n, by[("regio", n, tot, "absoluut")]["p5"], by[("regio", n, tot, "absoluut")]["p50"],
                by[("regio", n, tot, "absoluut")]["p95"], by[("regio", n, tot, "absoluut")]["mean"],
-               by[("regio", n, tot, "per_inwoner")]["p50"], by[("regio", n, tot, "per_inwoner")]["kans_eerste"]]
-              for n in REGIOS]
+               by[("regio", n, tot, "per_inwoner")]["p50"]] for n in REGIOS]
     deelopgaven = [d for d in TITELS if ("regio", REGIOS[0], d, "per_inwoner") in by]
     wide = [[("PM " if d in {x.naam for x in DEELOPGAVEN if x.pm} else "") + TITELS[d],
              *[by[("regio", n, d, "per_inwoner")]["p50"] for n in REGIOS]] for d in deelopgaven]
@@ -248,8 +247,7 @@ def regional_tables(reg_rows: list[dict], variant: str) -> list[Tabel]:
                  for r in main if r["niveau"] == "gemeente" and r["deelopgave"] == tot and r["maatstaf"] == "absoluut"]
     return [
         Tabel("Regio's", f"Per regio: totaal zonder PM (variant {variant})",
-              [("regio", "tekst"), *MLD_KOLOMMEN, (f"P50 per inwoner (€, prijspeil {PRIJSPEIL})", "euro"),
-               ("kans hoogste per inwoner", "kans")], regios,
+              [("regio", "tekst"), *MLD_KOLOMMEN, (f"P50 per inwoner (€, prijspeil {PRIJSPEIL})", "euro")], regios,
               "Een regio is de som van haar gemeenten; elke deelopgave heeft een eigen verdeelsleutel met onzekere "
               "gewichten (priors/verdeling/verdeelsleutels.yaml)."),
         Tabel("Regio per deelopgave", f"P50 per inwoner per deelopgave en regio (€, prijspeil {PRIJSPEIL}; "
@@ -478,12 +476,15 @@ def deviations_html() -> str:
 
 
 def sections(folder: Path, manifest: Mapping[str, Any], priors, companions: Sequence[Path] = (),
-             notes: Sequence[str] = ()) -> list[Sectie]:
+             notes: Sequence[str] = (), rows: list[dict] | None = None,
+             reg_rows: list[dict] | None = None) -> list[Sectie]:
     """Every section of the report of the run folder ``folder`` (its files, ``manifest`` and ``priors``);
     ``notes`` open the first section."""
     from model.output.tables import read_summary
 
-    rows = read_summary(folder / "summary.csv")
+    rows = read_summary(folder / "summary.csv") if rows is None else rows
+    if reg_rows is None and (folder / "regionaal.csv").is_file():
+        reg_rows = read_regionaal(folder / "regionaal.csv")
     main = rows[0]["variant"]
     res = manifest["results"]
     figs = _figures(folder, rows)
@@ -505,8 +506,8 @@ def sections(folder: Path, manifest: Mapping[str, Any], priors, companions: Sequ
     if jaren:
         out.append(Sectie("Kasritme en contante waarde", ["Het jaarmodel (scenarios/jaren.yaml) verdeelt elke "
                                                           "deelopgave over 2025-2035."], jaren, figs["fan"]))
-    if (folder / "regionaal.csv").is_file():
-        out.append(Sectie("Regio's en gemeenten", [], regional_tables(read_regionaal(folder / "regionaal.csv"), main),
+    if reg_rows:
+        out.append(Sectie("Regio's en gemeenten", [], regional_tables(reg_rows, main),
                           figs["regio_totaal"], gevouwen=figs["regio"], details=True))
     out += companion_sections(companions)
     dep = [t for t in (dependence_table(res.get("afhankelijkheid")),
@@ -575,11 +576,13 @@ def write_xlsx(secties: Sequence[Sectie], path: Path) -> Path:
 
 
 def write_report(folder: Path, manifest: Mapping[str, Any], priors, *, out: Path | None = None,
-                 companions: Sequence[Path] = (), notes: Sequence[str] = ()) -> list[Path]:
+                 companions: Sequence[Path] = (), notes: Sequence[str] = (), rows: list[dict] | None = None,
+                 reg_rows: list[dict] | None = None) -> list[Path]:
     """``report.html`` and ``report.xlsx`` of the run folder ``folder`` (written into ``out``, default the
-    folder itself)."""
+    folder itself). ``rows`` and ``reg_rows``: the rows of its ``summary.csv`` and ``regionaal.csv`` when the
+    caller holds them (the run that just wrote them), else they are read from the folder."""
     out = Path(out) if out is not None else Path(folder)
-    secties = sections(Path(folder), manifest, priors, companions, notes)
+    secties = sections(Path(folder), manifest, priors, companions, notes, rows, reg_rows)
     titel = (f"Opgave NPVR met onzekerheid: run van {manifest['created_at'][:19].replace('T', ' ')} UTC, seed "
              f"{manifest['random']['seed']}")
     return [write_html(secties, out / HTML, titel), write_xlsx(secties, out / XLSX)]

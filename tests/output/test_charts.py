@@ -35,7 +35,8 @@ def test_s_curves_and_intervals_are_svg_with_the_report_figures(result_and_rows,
     assert "rapport 3,6" in (tmp_path / "s_curve_publieke_restopgave.svg").read_text(encoding="utf-8")
     assert "rapport 6,3" in (tmp_path / "s_curve_investeringsopgave.svg").read_text(encoding="utf-8")
     assert "kans ≤ x" in (tmp_path / "s_curve_pm.svg").read_text(encoding="utf-8")
-    assert "PM Beheer en onderhoud" in (tmp_path / "deelopgaven_intervallen.svg").read_text(encoding="utf-8")
+    iv = (tmp_path / "deelopgaven_intervallen.svg").read_text(encoding="utf-8")
+    assert "Beheer en onderhoud nieuwe voorzieningen (PM)" in iv and "PM Beheer" not in iv   # marked once
 
 
 def test_every_variant_has_its_curve_and_interval_where_the_choice_moves_the_output(tmp_path):
