@@ -506,6 +506,10 @@ def sections(folder: Path, manifest: Mapping[str, Any], priors, companions: Sequ
     if jaren:
         out.append(Sectie("Kasritme en contante waarde", ["Het jaarmodel (scenarios/jaren.yaml) verdeelt elke "
                                                           "deelopgave over 2025-2035."], jaren, figs["fan"]))
+    else:
+        out.append(Sectie("Kasritme en contante waarde", ["Deze run had geen jaarmodel: de bedragen per jaar, de "
+                                                          "waaier en de contante waarde staan in een run met "
+                                                          "'cli.py run --jaren' of 'cli.py run --scenario NAAM'."]))
     if reg_rows:
         out.append(Sectie("Regio's en gemeenten", [], regional_tables(reg_rows, main),
                           figs["regio_totaal"], gevouwen=figs["regio"], details=True))
