@@ -104,3 +104,30 @@ def wait_for(predicate, timeout: float = 120, what: str = "the condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def netcdf_contents(path) -> dict:
+    """Every variable of every group of a netCDF file: name -> (dtype, shape, bytes), and the root attributes."""
+    import h5py
+
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                data = obj[()]
+                out[name] = (str(obj.dtype), obj.shape, data.tobytes() if data.dtype.kind != "O" else repr(data))
+        f.visititems(visit)
+        out["attrs"] = {k: repr(v) for k, v in f.attrs.items()}
+    return out
+
+
+def assert_same_runs(a, b, names) -> None:
+    """The saved results of the runs ``names`` of two batch folders are identical bit for bit (manifests: the
+    identity only)."""
+    from model.jobs import batch
+
+    for name in names:
+        assert batch.is_finished(a / name) and batch.is_finished(b / name), name
+        assert (a / name / "summary.csv").read_bytes() == (b / name / "summary.csv").read_bytes(), name
+        assert netcdf_contents(a / name / "dataset.nc") == netcdf_contents(b / name / "dataset.nc"), name
+        assert batch._identity_of(a / name) == batch._identity_of(b / name), name

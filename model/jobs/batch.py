@@ -231,13 +231,17 @@ class BatchLock:
 def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_dir: str | Path,
               scheduler=None, n_workers: int = 2, resume: bool = True, chunk_size: int = DEFAULT_CHUNK,
               scenario_dir: str | Path | None = None, progress: bool = True,
-              precision: float | None = None) -> BatchResult:
+              precision: float | None = None, slurm=None) -> BatchResult:
     """Run scenarios × seeds (see the module docstring); returns a :class:`BatchResult`.
 
     ``specs``: scenario names (``scenarios/*.toml``), paths, ``"default"`` or :class:`Scenario` objects.
     ``scheduler``: ``None`` (LocalCluster with ``n_workers`` processes), ``"serial"``, a scheduler address, a
     ``distributed.Client`` or a cluster object. ``resume=False`` refuses to start when a run folder exists.
-    ``precision``: each run draws until that precision (``model.jobs.run.run_job``), at most ``draws``."""
+    ``precision``: each run draws until that precision (``model.jobs.run.run_job``), at most ``draws``.
+    ``slurm`` (``model.jobs.slurm.SlurmSettings``): the workers run as SLURM jobs (a ``dask_jobqueue.SLURMCluster``
+    started after the batch folder is locked and closed at the end); excludes ``scheduler``."""
+    if slurm is not None and scheduler is not None:
+        raise UsageError("give either a scheduler or SLURM settings, not both")
     if isinstance(scheduler, str) and scheduler != "serial" and not SCHEDULER_ADDRESS.match(scheduler):
         raise UsageError(f"scheduler {scheduler!r}: not a Dask scheduler address (e.g. tcp://127.0.0.1:8786), nor "
                          "'serial'")
@@ -249,14 +253,14 @@ def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_di
     try:
         with BatchLock(out):
             return _run_locked(tasks, out, draws=draws, chunk_size=chunk_size, scheduler=scheduler,
-                               n_workers=n_workers, resume=resume, progress=progress)
+                               n_workers=n_workers, resume=resume, progress=progress, slurm=slurm)
     finally:
         if created and not any(out.iterdir()):
             out.rmdir()
 
 
 def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, scheduler, n_workers: int,
-                resume: bool, progress: bool) -> BatchResult:
+                resume: bool, progress: bool, slurm=None) -> BatchResult:
     t0 = time.perf_counter()
     res = BatchResult(out_dir=out, tasks=[t.naam for t in tasks])
     todo = []
@@ -276,7 +280,8 @@ def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, sc
         res.skipped.append(t.naam)
     _write_batch_json(out, tasks, res, status="running", draws=draws, chunk_size=chunk_size)
     try:
-        _execute(todo, res, scheduler=scheduler, n_workers=n_workers, progress=progress, total=len(tasks))
+        _execute(todo, res, scheduler=scheduler, n_workers=n_workers, progress=progress, total=len(tasks),
+                 slurm=slurm, out=out)
         res.comparison = write_comparison(out, tasks, seconds=time.perf_counter() - t0, failed=res.failed)
     except BaseException as exc:   # the batch itself failed (no scheduler, a full disk, Ctrl-C): never "running"
         for t in todo:
@@ -300,7 +305,8 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, progress: bool, total: int) -> None:
+def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, progress: bool, total: int,
+             slurm=None, out: Path | None = None) -> None:
     """Run ``todo`` serially or on Dask, recording each outcome in ``res``; progress is runs finished / total."""
     from tqdm import tqdm
 
@@ -327,7 +333,12 @@ def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, p
 
     cluster = None
     own_client = True
-    if scheduler is None:
+    if slurm is not None:
+        from model.jobs.slurm import slurm_cluster
+
+        cluster = slurm_cluster(slurm, out)
+        client = Client(cluster, set_as_default=False)
+    elif scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address="127.0.0.1:0")
         client = Client(cluster, set_as_default=False)

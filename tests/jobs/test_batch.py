@@ -15,42 +15,19 @@ import threading
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
 from model.errors import PriorError
 from model.jobs import batch
-from model.jobs.batch import COMPARISON, LOCK, is_finished, run_batch
-from support import check_manifest
+from model.jobs.batch import COMPARISON, LOCK, run_batch
+from support import assert_same_runs, check_manifest
 
 SPECS = ["default", "bouwkosten_hoog", "83_gemeenten"]
 SEEDS = [1, 2]
 DRAWS = 6000
 NAMES = [f"{s}_seed{seed}_draws{DRAWS}" for s in SPECS for seed in SEEDS]
 pytestmark = pytest.mark.slow
-
-
-def _datasets(path: Path) -> dict:
-    """Every variable of every group of a netCDF file: name -> (dtype, shape, bytes)."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                data = obj[()]
-                out[name] = (str(obj.dtype), obj.shape, data.tobytes() if data.dtype.kind != "O" else repr(data))
-        f.visititems(visit)
-        out["attrs"] = {k: repr(v) for k, v in f.attrs.items()}
-    return out
-
-
-def assert_same_runs(a: Path, b: Path, names=NAMES) -> None:
-    """The saved results of two batch folders are identical bit for bit (manifests: the identity only)."""
-    for name in names:
-        assert is_finished(a / name) and is_finished(b / name), name
-        assert (a / name / "summary.csv").read_bytes() == (b / name / "summary.csv").read_bytes(), name
-        assert _datasets(a / name / "dataset.nc") == _datasets(b / name / "dataset.nc"), name
-        assert batch._identity_of(a / name) == batch._identity_of(b / name), name
 
 
 def _finished(out: Path) -> dict:
@@ -84,7 +61,7 @@ def test_local_cluster_gives_identical_results(serial, tmp_path):
     res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, n_workers=2, progress=False)
     assert res.ok, res.failed
     assert sorted(res.done) == sorted(NAMES) and not res.skipped
-    assert_same_runs(tmp_path, serial[0])
+    assert_same_runs(tmp_path, serial[0], NAMES)
     assert not list(tmp_path.glob(".tmp-*")) and not (tmp_path / LOCK).exists()
 
 
@@ -138,7 +115,7 @@ def test_killed_worker_mid_batch_then_resume(serial, cluster, tmp_path):
     for name, stamp in finished.items():                           # never overwritten
         p = out / name / "manifest.json"
         assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp
-    assert_same_runs(out, serial[0])
+    assert_same_runs(out, serial[0], NAMES)
     assert not list(out.glob(".tmp-*"))
     assert json.loads((out / "batch.json").read_text())["status"] == "ok"
     assert len(list(out.glob(f"{COMPARISON}-*"))) == 2             # each batch call its own comparison
@@ -163,7 +140,7 @@ def test_failed_task_is_reported_and_resume_completes(serial, tmp_path, monkeypa
     monkeypatch.undo()
     res2 = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=tmp_path, scheduler="serial", progress=False)
     assert res2.ok and res2.done == [bad] and len(res2.skipped) == 5
-    assert_same_runs(tmp_path, serial[0])
+    assert_same_runs(tmp_path, serial[0], NAMES)
 
 
 def test_finished_runs_are_never_overwritten_or_mixed(serial):

@@ -1,0 +1,103 @@
+"""Batches on a real SLURM cluster (``cli.py batch --slurm``, ``model.jobs.slurm``): a single-node cluster started
+for this module (``tests/slurmcluster.py``: munge, slurmctld and slurmd as root, on 127.0.0.1, stopped by process id
+afterwards), the Dask scheduler and workers on the loopback interface.
+
+Skipped with the reason where SLURM cannot run (not root, packages not installable), unless NPVR_REQUIRE_SLURM is
+set (``.ci/run``), which makes that a failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from model.errors import UsageError
+from model.jobs.batch import run_batch
+from model.jobs.slurm import SlurmSettings, load_settings
+from support import assert_same_runs
+
+SPECS = ["default", "bouwkosten_hoog"]
+SEEDS = [1, 2]
+DRAWS = 4000
+NAMES = [f"{s}_seed{seed}_draws{DRAWS}" for s in SPECS for seed in SEEDS]
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    from slurmcluster import Unavailable, single_node_slurm
+
+    try:
+        cm = single_node_slurm(tmp_path_factory.mktemp("slurm"))
+        env = cm.__enter__()
+    except Unavailable as exc:
+        if os.environ.get("NPVR_REQUIRE_SLURM"):
+            pytest.fail(f"SLURM required (NPVR_REQUIRE_SLURM) but unavailable: {exc}")
+        pytest.skip(f"no SLURM cluster here: {exc}")
+    old = os.environ.get("SLURM_CONF")
+    os.environ["SLURM_CONF"] = env["SLURM_CONF"]          # dask-jobqueue calls sbatch, squeue and scancel
+    try:
+        yield env
+    finally:
+        if old is None:
+            os.environ.pop("SLURM_CONF", None)
+        else:
+            os.environ["SLURM_CONF"] = old
+        cm.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    res = run_batch(SPECS, SEEDS, draws=DRAWS, out_dir=out, scheduler="serial", progress=False)
+    assert res.ok
+    return out
+
+
+@pytest.mark.slow
+def test_a_batch_through_slurm_equals_the_serial_run(slurm, serial, tmp_path, capsys):
+    """``cli.py batch --slurm``: two SLURM jobs, one Dask worker each, on 127.0.0.1; every run identical bit for bit
+    to the serial batch; the jobs' logs in the batch folder."""
+    from model.commands import main
+
+    out = tmp_path / "slurm"
+    assert main(["batch", *SPECS, "--seeds", *map(str, SEEDS), "--draws", str(DRAWS), "--out", str(out), "--quiet",
+                 "--slurm", "--jobs", "2", "--interface", "lo", "--walltime", "00:15:00", "--job-memory", "3GB"]) == 0
+    assert "4 run(s) done, 0 already finished, 0 failed" in capsys.readouterr().out
+    assert_same_runs(out, serial, NAMES)
+    assert list((out / "slurm-logs").iterdir()), "no SLURM job log"
+    queue = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True, env=slurm, timeout=30)
+    assert queue.returncode == 0, queue.stderr
+
+
+@pytest.mark.slow
+def test_the_job_script_carries_the_options_of_the_file_and_the_command_line(slurm, tmp_path):
+    """The options a cluster user sets end up in the ``#SBATCH`` lines (dask-jobqueue's own job script)."""
+    from dask_jobqueue import SLURMCluster
+
+    cfg = tmp_path / "slurm.toml"
+    cfg.write_text('[slurm]\npartition = "test"\naccount = "mijn_project"\nwalltime = "02:00:00"\nmemory = "5GB"\n'
+                   'cores = 2\nprocesses = 2\nsbatch = ["--qos=short"]\ninterface = "lo"\n', encoding="utf-8")
+    s = load_settings(cfg, {"walltime": "00:30:00", "jobs": 3})
+    assert (s.partition, s.account, s.walltime, s.memory, s.cores, s.processes, s.jobs, s.sbatch) == (
+        "test", "mijn_project", "00:30:00", "5GB", 2, 2, 3, ("--qos=short",))
+    with SLURMCluster(**s.cluster_options(tmp_path)) as cluster:
+        script = cluster.job_script()
+    for line in ("#SBATCH -p test", "#SBATCH -A mijn_project", "#SBATCH -t 00:30:00", "#SBATCH --qos=short",
+                 "#SBATCH --cpus-per-task=2", "#SBATCH -J npvr-batch"):
+        assert line in script, (line, script)
+    assert "--nworkers 2" in script and f"{tmp_path / 'slurm-logs'}" in script
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[slurm]\npartitie = "x"\n', r"slurm.toml: slurm: partitie: unknown key"),
+    ('[slurm]\njobs = 0\n', r"slurm.toml: slurm: jobs: must be a positive integer, got 0"),
+    ('[slurm]\nsbatch = "--qos=x"\n', r"slurm.toml: slurm: sbatch: must be a list of texts"),
+    ('[slurmm]\njobs = 1\n', r"slurm.toml: slurm: the file must hold one table \[slurm\]"),
+    ('[slurm\n', r"slurm.toml: \(file\): not valid TOML"),
+])
+def test_a_bad_settings_file_is_refused_naming_file_and_key(tmp_path, text, message):
+    (tmp_path / "slurm.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match=message):
+        load_settings(tmp_path / "slurm.toml")
+    assert SlurmSettings().jobs == 2      # the defaults: a single-node cluster
