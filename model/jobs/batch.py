@@ -231,7 +231,7 @@ class BatchLock:
 def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_dir: str | Path,
               scheduler=None, n_workers: int = 2, resume: bool = True, chunk_size: int = DEFAULT_CHUNK,
               scenario_dir: str | Path | None = None, progress: bool = True,
-              precision: float | None = None, slurm=None) -> BatchResult:
+              precision: float | None = None, slurm=None, compile_first: bool = True) -> BatchResult:
     """Run scenarios × seeds (see the module docstring); returns a :class:`BatchResult`.
 
     ``specs``: scenario names (``scenarios/*.toml``), paths, ``"default"`` or :class:`Scenario` objects.
@@ -239,7 +239,9 @@ def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_di
     ``distributed.Client`` or a cluster object. ``resume=False`` refuses to start when a run folder exists.
     ``precision``: each run draws until that precision (``model.jobs.run.run_job``), at most ``draws``.
     ``slurm`` (``model.jobs.slurm.SlurmSettings``): the workers run as SLURM jobs (a ``dask_jobqueue.SLURMCluster``
-    started after the batch folder is locked and closed at the end); excludes ``scheduler``."""
+    started after the batch folder is locked and closed at the end); excludes ``scheduler``. ``compile_first``:
+    on Dask, compile the engine in this process before the workers start when its cache is empty
+    (:func:`compile_once`), so that the workers load it instead of each compiling it."""
     if slurm is not None and scheduler is not None:
         raise UsageError("give either a scheduler or SLURM settings, not both")
     if isinstance(scheduler, str) and scheduler != "serial" and not SCHEDULER_ADDRESS.match(scheduler):
@@ -253,14 +255,15 @@ def run_batch(specs: Iterable, seeds: Iterable[int] | int, *, draws: int, out_di
     try:
         with BatchLock(out):
             return _run_locked(tasks, out, draws=draws, chunk_size=chunk_size, scheduler=scheduler,
-                               n_workers=n_workers, resume=resume, progress=progress, slurm=slurm)
+                               n_workers=n_workers, resume=resume, progress=progress, slurm=slurm,
+                               compile_first=compile_first)
     finally:
         if created and not any(out.iterdir()):
             out.rmdir()
 
 
 def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, scheduler, n_workers: int,
-                resume: bool, progress: bool, slurm=None) -> BatchResult:
+                resume: bool, progress: bool, slurm=None, compile_first: bool = True) -> BatchResult:
     t0 = time.perf_counter()
     res = BatchResult(out_dir=out, tasks=[t.naam for t in tasks])
     todo = []
@@ -281,7 +284,7 @@ def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, sc
     _write_batch_json(out, tasks, res, status="running", draws=draws, chunk_size=chunk_size)
     try:
         _execute(todo, res, scheduler=scheduler, n_workers=n_workers, progress=progress, total=len(tasks),
-                 slurm=slurm, out=out)
+                 slurm=slurm, out=out, warm=compile_first)
         res.comparison = write_comparison(out, tasks, seconds=time.perf_counter() - t0, failed=res.failed)
     except BaseException as exc:   # the batch itself failed (no scheduler, a full disk, Ctrl-C): never "running"
         for t in todo:
@@ -305,8 +308,25 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def compile_once(task: Task) -> bool:
+    """Compile the engine in this process before any worker starts, when numba's cache for this code version is
+    empty (``model.engine.codegen.is_compiled``): a small run of ``task``'s scenario in a temporary folder, which
+    writes the machine code to the cache folder the workers read (``$NPVR_CACHE``, passed on to SLURM jobs). N
+    workers then load the cache instead of each compiling the same code. Returns whether it compiled."""
+    import tempfile
+
+    from model.engine.codegen import is_compiled
+
+    if is_compiled() is not False:
+        return False
+    with tempfile.TemporaryDirectory(prefix="npvr-compile-") as tmp:
+        run_job(scenario=task.scenario, seed=0, draws=2048, chunk_size=task.chunk_size, out=tmp, store="none",
+                threads=1, jaren=True)
+    return True
+
+
 def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, progress: bool, total: int,
-             slurm=None, out: Path | None = None) -> None:
+             slurm=None, out: Path | None = None, warm: bool = True) -> None:
     """Run ``todo`` serially or on Dask, recording each outcome in ``res``; progress is runs finished / total."""
     from tqdm import tqdm
 
@@ -331,6 +351,8 @@ def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, p
         return
     from distributed import Client, LocalCluster, as_completed
 
+    if warm:
+        compile_once(todo[0])
     cluster = None
     own_client = True
     if slurm is not None:

@@ -216,7 +216,7 @@ def load_posterior(path_or_name: str | Path = GEKALIBREERD, runs_dirs: Sequence[
         raise PriorError(f"{path}: (file): not a readable posterior ({type(exc).__name__})") from None
     if draws.size == 0 or not np.all(np.isfinite(draws)):
         raise PriorError(f"{path}: kental: the posterior draws are empty or not all finite")
-    return Posterior(names, draws, run, hashlib.sha256(path.read_bytes()).hexdigest(), ess)
+    return Posterior(names, draws, run.resolve(), hashlib.sha256(path.read_bytes()).hexdigest(), ess)
 
 
 def _smallest_ess(ds) -> float:

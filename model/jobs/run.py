@@ -38,7 +38,7 @@ from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
 from model.engine.verdeling import STREAM as VERDELING_STREAM
 from model.errors import UsageError
-from model.output import charts, dataset, plots, report, tables
+from model.output import charts, dataset, report, tables
 from model.output.format import decimal_nl
 from model.output.runfolder import RunFolder, input_hashes, write_json, write_manifest
 from model.paths import RUNS_DIR
@@ -224,7 +224,7 @@ def _run_job(*, draws, seed, threads, chunk_size, out, priors, scenario, posteri
                                             for v, res in zip(names[1:], results[1:])])
         charts.intervals(rows, tmp, others)
         if jds is not None:
-            plots.fan_chart(jds, tmp / "fan_chart")
+            charts.fan_chart(jds, tmp / "fan_chart.svg")
         t_national = time.perf_counter()
         dataset.write_dataset(tmp / "dataset.nc", result, rows, store=store if keep else "none", jaren=jds,
                               variants=[(v, info[v]["titel"], info[v]["keuzes"], res, variant_rows[v])

@@ -176,6 +176,49 @@ def intervals(rows, folder: Path, others=()) -> Path:
     return path
 
 
+def fan_chart(jds, path: Path) -> Path:
+    """``fan_chart.svg``: the year model's amounts per year 2025-2035 (prijspeil 2024) per goal and in total
+    without PM (``model.analysis.jaren``): the median, the 25-75% and the 5-95% band, in mln. € per year."""
+    from model.analysis.jaren import GROEPEN, KWANTIELEN, per_jaar_intervallen
+    from model.spec.jaren import MODEL_PRIJSPEIL
+
+    titles = {"veilig_leefbaar": "Veilige en leefbare regio's", "voorzieningen": "Voorzieningen en bereikbaarheid",
+              "gezonde_toekomst": "Gezonde en kansrijke toekomst", "totaal": "Totaal (zonder PM)"}
+    q = per_jaar_intervallen(jds, "reeel", KWANTIELEN) / 1e6
+    jaren = [int(j) for j in q["jaar"].values]
+    pw, ph = 470, 250                                   # one panel
+    body = [f'<text x="{pw}" y="22" text-anchor="middle" font-size="14">NPVR-opgave per jaar 2025-2035 '
+            f'(prijspeil {MODEL_PRIJSPEIL}), mln. € per jaar</text>']
+    for k, groep in enumerate(GROEPEN):
+        v = q.sel(groep=groep).values                    # (jaar, kwantiel)
+        x0, y0 = (k % 2) * pw, 40 + (k // 2) * (ph + 20)
+        left, right, top, bottom = x0 + 60, x0 + pw - 15, y0 + 24, y0 + ph - 36
+        hi = 1.05 * float(v[:, -1].max()) or 1.0
+        fx = (lambda j: left + (j - jaren[0]) * (right - left) / (jaren[-1] - jaren[0]))
+        fy = (lambda y: bottom - y * (bottom - top) / hi)
+        body.append(f'<text x="{(left + right) / 2}" y="{y0 + 14}" text-anchor="middle" font-size="12">'
+                    f'{_esc(titles[groep])}</text>')
+        for t in _ticks(hi, 4):
+            body.append(f'<line x1="{left}" y1="{fy(t):.1f}" x2="{right}" y2="{fy(t):.1f}" stroke="#eee"/>')
+            body.append(f'<text x="{left - 6}" y="{fy(t) + 4:.1f}" text-anchor="end" font-size="10">'
+                        f'{decimal_nl(t, 0)}</text>')
+        for j in jaren[::2]:
+            body.append(f'<text x="{fx(j):.1f}" y="{bottom + 14}" text-anchor="middle" font-size="10">{j}</text>')
+        for lo, up, colour in ((0, 4, "#c9d8e8"), (1, 3, "#8fb0d3")):
+            pts = [f"{fx(j):.1f},{fy(y):.1f}" for j, y in zip(jaren, v[:, up])]
+            pts += [f"{fx(j):.1f},{fy(y):.1f}" for j, y in zip(jaren[::-1], v[::-1, lo])]
+            body.append(f'<polygon points="{" ".join(pts)}" fill="{colour}" stroke="none"/>')
+        pts = " ".join(f"{fx(j):.1f},{fy(y):.1f}" for j, y in zip(jaren, v[:, 2]))
+        body.append(f'<polyline points="{pts}" fill="none" stroke="{_BLUE}" stroke-width="2"/>')
+        body.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#444"/>')
+    legend_y = 40 + 2 * (ph + 20) + 4
+    body += _legend([("mediaan", _BLUE, ""), ("25-75%", "#8fb0d3", ""), ("5-95%", "#c9d8e8", "")], 60, legend_y, 3,
+                    140)
+    path = Path(path)
+    path.write_text(_svg(2 * pw, legend_y + 16, body), encoding="utf-8")
+    return path
+
+
 def _ticks(top: float, count: int = 5) -> list[float]:
     """About ``count`` round ticks (1, 2 or 5 times a power of ten apart) from 0 to ``top``."""
     if top <= 0:
@@ -257,4 +300,4 @@ def regions(reg, folder: Path, titles) -> list[Path]:
     return out
 
 
-__all__ = ["s_curve", "s_curves", "intervals", "regions", "variant_rows"]
+__all__ = ["s_curve", "s_curves", "intervals", "regions", "fan_chart", "variant_rows"]

@@ -459,7 +459,7 @@ def _figures(folder: Path, rows: list[dict]) -> dict[str, list[Figuur]]:
     regio = [figure(folder / f"regio_{d}.svg", TITELS[d]) for d in TITELS]
     return {"s": [f for f in s_curves if f], "intervallen": [f for f in [figure(folder / "deelopgaven_intervallen.svg",
                                                                                   "Deelopgaven")] if f],
-            "fan": [f for f in [figure(folder / "fan_chart.png", "Waaier per jaar")] if f],
+            "fan": [f for f in [figure(folder / "fan_chart.svg", "Waaier per jaar")] if f],
             "regio_totaal": [f for f in [figure(folder / "regio_totaal.svg", "Totaal per regio")] if f],
             "regio": [f for f in regio if f]}
 

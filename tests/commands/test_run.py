@@ -123,7 +123,7 @@ def test_run_scenario_rapport_hoog_json_has_the_years_and_present_values(tmp_pat
     folder = Path(res["run_dir"])
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["arguments"]["scenario"] == "rapport_hoog" and manifest["results"]["jaren"]["gevoeligheid"] == [0.016, 0.03]
-    assert (folder / "fan_chart.png").is_file() and "Kasritme en contante waarde" in (folder / "report.html").read_text(
+    assert (folder / "fan_chart.svg").is_file() and "Kasritme en contante waarde" in (folder / "report.html").read_text(
         encoding="utf-8")
     proc = cli("run", "--scenario", "rapport_hoog", "--priors", "priors", "--draws", "1000", "--out", str(tmp_path))
     assert proc.returncode == 2 and "either priors or a scenario" in proc.stderr

@@ -101,3 +101,97 @@ def test_a_bad_settings_file_is_refused_naming_file_and_key(tmp_path, text, mess
     with pytest.raises(UsageError, match=message):
         load_settings(tmp_path / "slurm.toml")
     assert SlurmSettings().jobs == 2      # the defaults: a single-node cluster
+
+
+FAULT_SEEDS = ["1", "2", "3", "4"]
+FAULT_DRAWS = 8000
+FAULT_NAMES = [f"{s}_seed{seed}_draws{FAULT_DRAWS}" for s in SPECS for seed in FAULT_SEEDS]
+
+
+@pytest.fixture(scope="module")
+def serial_faults(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial_faults")
+    res = run_batch(SPECS, [int(s) for s in FAULT_SEEDS], draws=FAULT_DRAWS, out_dir=out, scheduler="serial",
+                    progress=False)
+    assert res.ok
+    return out
+
+
+def _batch(out, env) -> subprocess.Popen:
+    import sys
+
+    from model.paths import REPO
+
+    return subprocess.Popen([sys.executable, "cli.py", "batch", *SPECS, "--seeds", *FAULT_SEEDS, "--draws",
+                             str(FAULT_DRAWS), "--out", str(out), "--quiet", "--slurm", "--jobs", "2", "--interface",
+                             "lo", "--walltime", "00:15:00"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _finished(out) -> dict:
+    """Each finished run's manifest: (inode, mtime) -- a run computed again would have a new one."""
+    return {p.parent.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("*_draws*/manifest.json")}
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _running_jobs(env) -> list[str]:
+    q = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True, env=env,
+                       timeout=30)
+    return q.stdout.split()
+
+
+@pytest.mark.slow
+def test_a_worker_job_cancelled_mid_batch_the_batch_completes_with_the_same_numbers(slurm, serial_faults, tmp_path):
+    """``scancel`` of one of the two worker jobs while runs are being computed: the tasks it held move to the other
+    worker, the batch completes, every run equals the serial one, and the runs finished before are not redone."""
+    out = tmp_path / "b"
+    proc = _batch(out, slurm)
+    try:
+        _wait(lambda: len(_running_jobs(slurm)) == 2 and _finished(out), 300, "two running jobs and a finished run")
+        before = _finished(out)
+        assert len(before) < len(FAULT_NAMES)
+        subprocess.run(["scancel", _running_jobs(slurm)[0]], env=slurm, check=True, timeout=30)
+        stdout, stderr = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    assert f"{len(FAULT_NAMES)} run(s) done, 0 already finished, 0 failed" in stdout, stdout
+    assert_same_runs(out, serial_faults, FAULT_NAMES)
+    after = _finished(out)
+    assert all(after[name] == stamp for name, stamp in before.items())      # nothing finished is computed again
+
+
+@pytest.mark.slow
+def test_a_killed_driver_then_the_same_command_completes_the_batch(slurm, serial_faults, tmp_path):
+    """The batch process itself killed (SIGKILL) mid-batch, its worker jobs then ended (as their walltime would):
+    the same command again takes over the lock, skips the finished runs and computes the rest; every run equals
+    the serial one."""
+    out = tmp_path / "b"
+    proc = _batch(out, slurm)
+    try:
+        _wait(lambda: bool(_finished(out)), 300, "a finished run")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    subprocess.run(["scancel", "--user", "root"], env=slurm, timeout=30)
+    _wait(lambda: not _running_jobs(slurm), 60, "the orphaned jobs to end")
+    before = _finished(out)
+    assert 0 < len(before) < len(FAULT_NAMES)
+    again = _batch(out, slurm)
+    stdout, stderr = again.communicate(timeout=600)
+    assert again.returncode == 0, stderr[-3000:]
+    assert f"{len(FAULT_NAMES) - len(before)} run(s) done, {len(before)} already finished, 0 failed" in stdout, stdout
+    assert_same_runs(out, serial_faults, FAULT_NAMES)
+    after = _finished(out)
+    assert all(after[name] == stamp for name, stamp in before.items())
+    assert not list(out.glob(".tmp-*")) and not (out / ".batch.lock").exists()

@@ -11,7 +11,9 @@ Each replicate draws the entries and the discrepancy sd from the model's own pri
 marginals and copula as in the calibration), simulates each figure as its model value plus the model's error
 (rounding sd and relative discrepancy; the model scales the discrepancy by the observed figure, the simulation by
 the model value, a second-order difference of relative size sigma_discrepantie²), samples the posterior on those
-figures and records the rank of each true value among ``L`` posterior draws thinned evenly from the chains.
+figures and records the rank of each true value among ``L`` posterior draws thinned evenly from the chains. The
+sampler is the configuration's: nutpie (the calibration's own) compiles the model once and samples each replicate's
+data set on it (``with_data``); PyMC's NUTS samples the model with the data set swapped in.
 ``bench/sbc.py`` prints the figures; ``tests/analysis/test_calibration.py`` runs a small version.
 """
 
@@ -123,17 +125,29 @@ def run_sbc(priors: PriorSet, replicates: int, seed: int = 1, *, n_ranked: int =
     ranks = np.zeros((replicates, len(names)), dtype=int)
     inside = np.zeros((replicates, len(names)), dtype=bool)
     divergences = np.zeros(replicates, dtype=int)
+    compiled = None
+    if config.sampler == "nutpie":      # compiled once; each replicate only swaps the data set
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model, backend="numba")
     for r in range(replicates):
         sd = np.sqrt(rounding**2 + (truth_s[r] * np.abs(mu[r])) ** 2)
         y = mu[r] + sd * rng.standard_normal(len(figs))
-        with model, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
-            pm.set_data({"gepubliceerd_waarde": y})
-            idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=config.chains,
-                              random_seed=int(rng.integers(2**31)), init=config.init,
-                              target_accept=config.target_accept, progressbar=False, compute_convergence_checks=False,
-                              idata_kwargs={"log_likelihood": False}, compile_kwargs={"mode": mode})
+        sample_seed = int(rng.integers(2**31))
+        if compiled is not None:
+            idata = nutpie.sample(compiled.with_data(gepubliceerd_waarde=y), draws=config.draws, tune=config.tune,
+                                  chains=config.chains, cores=config.chains, seed=sample_seed, progress_bar=False,
+                                  save_warmup=False, target_accept=config.target_accept,
+                                  maxdepth=config.max_treedepth)
+        else:
+            with model, warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                warnings.filterwarnings("ignore", message="QuadPotentialFullAdapt is an experimental feature")
+                pm.set_data({"gepubliceerd_waarde": y})
+                idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=config.chains,
+                                  random_seed=sample_seed, init=config.init, target_accept=config.target_accept,
+                                  progressbar=False, compute_convergence_checks=False,
+                                  idata_kwargs={"log_likelihood": False}, compile_kwargs={"mode": mode})
         post = idata.posterior
         draws = np.concatenate([post["kental"].values, post["sigma_discrepantie"].values[..., None]], axis=-1)
         pooled = draws.reshape(-1, len(names))
