@@ -33,8 +33,8 @@ def _batch(out: Path, seeds, draws: int, **kwargs) -> float:
     return seconds
 
 
-def scale(tmp: Path, slurm_settings) -> None:
-    seeds, draws = list(range(1, 11)), 200_000
+def scale(tmp: Path, slurm_settings, n_seeds: int = 10) -> None:
+    seeds, draws = list(range(1, n_seeds + 1)), 200_000
     print(f"{len(SCENARIOS)} scenarios x {len(seeds)} seeds x {draws:,} draws ({len(SCENARIOS) * len(seeds)} runs), "
           f"{os.cpu_count()} cores:")
     times = {"SLURM (2 jobs x 1 worker)": _batch(tmp / "slurm", seeds, draws, slurm=slurm_settings),
@@ -70,6 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale-only", action="store_true")
     ap.add_argument("--compile-only", action="store_true")
+    ap.add_argument("--seeds", type=int, default=10, help="seeds per scenario of the batch at scale (default 10)")
     args = ap.parse_args()
     sys.path[:0] = [str(REPO), str(REPO / "tests")]
     from slurmcluster import single_node_slurm
@@ -82,7 +83,7 @@ def main() -> None:
         with single_node_slurm(tmp / "cluster") as env:
             os.environ["SLURM_CONF"] = env["SLURM_CONF"]
             if not args.compile_only:
-                scale(tmp, settings)
+                scale(tmp, settings, args.seeds)
             if not args.scale_only:
                 compile_once_effect(tmp, settings)
 
