@@ -53,6 +53,10 @@ def _load() -> tuple[Deelopgave, ...]:
 
 
 DEELOPGAVEN: tuple[Deelopgave, ...] = _load()
+#: Each deelopgave's title as in the report: the label of every table and plot people read.
+TITELS: dict[str, str] = {d.naam: d.titel for d in DEELOPGAVEN}
+#: The goals' titles and the total's (the panels of the year charts).
+GROEP_TITELS: dict[str, str] = {**{k: v for k, v in DOELEN.items() if k != "grondslag"}, "totaal": "Totaal (zonder PM)"}
 
 # Named in the report but without any kental: listed as unquantified PM, no kernel.
 NIET_GEKWANTIFICEERD = {

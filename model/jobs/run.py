@@ -32,7 +32,7 @@ from model.analysis.regionaal import REGIONAAL_FIELDS, regionaal, regionaal_rows
 from model.analysis.spreiding import spreiding
 from model.analysis.summary import describe, no_figures, resampled_n_eff, summarise
 from model.analysis.precisie import MAX_DRAWS
-from model.deelopgaven.registry import DEELOPGAVEN, KOLOMMEN, column_parts
+from model.deelopgaven.registry import KOLOMMEN, TITELS, column_parts
 from model.engine.plan import DEFAULT_CHUNK, variant_plans
 from model.engine.rng import STREAM
 from model.engine.run import RunResult, default_threads, run
@@ -239,7 +239,7 @@ def _run_job(*, draws, seed, threads, chunk_size, out, priors, scenario, posteri
                                         + ("" if views is None else "\n" + DEPENDENCE_INTRO + "\n\n"
                                            + tables.dependence_table(views, markdown=True) + "\n"),
                                         encoding="utf-8")
-        charts.regions(regional[primary], tmp, deelopgave_titles())
+        charts.regions(regional[primary], tmp, TITELS)
         drivers = spreiding(result, column_parts()) if result.has_draws else None
         t_write = time.perf_counter()
         args = {"draws": draws, "precision": precision, "max_draws": max_draws if precision is not None else None,
@@ -319,11 +319,6 @@ def regional_csv_rows(regional, primary: str) -> list[dict]:
                    if figures(r) != figures(by[key(r)])]
 
 
-def deelopgave_titles() -> dict[str, str]:
-    """Each deelopgave's title (the labels of the regional tables and charts)."""
-    return {d.naam: d.titel for d in DEELOPGAVEN}
-
-
 def regional_paragraph(reg, verdeling) -> str:
     """What ``summary.md`` says about the regions: the tables, how the keys divide, and what that assumes."""
     keys = "; ".join(f"{d}: {k.basis}" + (f" × ({', '.join(i.naam for i in k.indicatoren)})" if k.indicatoren else "")
@@ -336,7 +331,7 @@ def regional_paragraph(reg, verdeling) -> str:
             f"som van haar gemeenten; statistieken over de eerste {decimal_nl(reg.n, 0)} trekkingen. Alle figuren per "
             "gemeente: regionaal.csv en de groep regionaal van dataset.nc.\n\n"
             + tables.regional_table(reg, markdown=True) + "\n\n"
-            + tables.regional_deelopgaven_table(reg, deelopgave_titles(), markdown=True))
+            + tables.regional_deelopgaven_table(reg, TITELS, markdown=True))
 
 
 def variants_paragraph(varianten, names, priors) -> str:

@@ -182,8 +182,7 @@ def fan_chart(jds, path: Path) -> Path:
     from model.analysis.jaren import GROEPEN, KWANTIELEN, per_jaar_intervallen
     from model.spec.jaren import MODEL_PRIJSPEIL
 
-    titles = {"veilig_leefbaar": "Veilige en leefbare regio's", "voorzieningen": "Voorzieningen en bereikbaarheid",
-              "gezonde_toekomst": "Gezonde en kansrijke toekomst", "totaal": "Totaal (zonder PM)"}
+    from model.deelopgaven.registry import GROEP_TITELS as titles
     q = per_jaar_intervallen(jds, "reeel", KWANTIELEN) / 1e6
     jaren = [int(j) for j in q["jaar"].values]
     pw, ph = 470, 250                                   # one panel

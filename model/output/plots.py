@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from model.output.format import MLD, mld
+from model.deelopgaven.registry import GROEP_TITELS
 
 _STATUS_COLOURS = {"afgeleid": "#1f77b4", "expertoordeel": "#ff7f0e", "gepubliceerd": "#2ca02c",
                    "gekalibreerd": "#9467bd"}
@@ -113,8 +114,6 @@ def sobol(rows: list[dict], stem: Path, *, title: str, key: str, conf_level: flo
 
 
 # -------------------------------------------------------------------------------------------- years
-_GROEP_TITELS = {"veilig_leefbaar": "Veilige en leefbare regio's", "voorzieningen": "Voorzieningen en bereikbaarheid",
-                 "gezonde_toekomst": "Gezonde en kansrijke toekomst", "totaal": "Totaal (zonder PM)"}
 
 
 def fan_chart(ds, stem: Path | None = None, *, prijzen: str = "reeel", referentie: Mapping[str, float] | None = None,
@@ -136,7 +135,7 @@ def fan_chart(ds, stem: Path | None = None, *, prijzen: str = "reeel", referenti
         if referentie and groep in referentie:
             for k, value in enumerate(np.atleast_1d(referentie[groep])):
                 ax.axhline(value / 1e6, color="k", ls="--", lw=1, label="rapport (totaal / 11)" if k == 0 else None)
-        ax.set_title(_GROEP_TITELS[groep])
+        ax.set_title(GROEP_TITELS[groep])
         ax.set_ylabel("mln. € per jaar" + (" (lopende prijzen)" if prijzen == "nominaal" else
                                            f" (prijspeil {MODEL_PRIJSPEIL})"))
         ax.set_ylim(bottom=0)

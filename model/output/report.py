@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from model.deelopgaven.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
+from model.deelopgaven.registry import DEELOPGAVEN, DOELEN, KOLOMMEN, TITELS
 from model.output.format import MLD, decimal_nl
 from model.paths import REPO
 from model.spec.data import REGIOS
@@ -122,7 +122,6 @@ def leesbaar(name: str) -> str:
     return name.replace("_", " ")
 
 
-TITELS = {d.naam: d.titel for d in DEELOPGAVEN}
 
 
 def _label(r: Mapping[str, Any]) -> str:

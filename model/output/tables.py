@@ -19,7 +19,7 @@ import numpy as np
 
 from model.analysis.afhankelijkheid import AANNAME_NAMEN
 from model.analysis.summary import REPORT_FIELDS, STATISTICS, differs
-from model.deelopgaven.registry import DOELEN, KOLOMMEN
+from model.deelopgaven.registry import DOELEN, KOLOMMEN, TITELS
 from model.spec.data import REGIOS
 from model.output.format import decimal_nl, mld, mld_range
 
@@ -261,11 +261,8 @@ def output_label(name: str) -> str:
 def row_label(r: Mapping[str, Any]) -> str:
     """What a summary row is called where people read it: a deelopgave's title (as in the report), a total's or
     goal's long name (:func:`output_label`), else the row's own long name."""
-    from model.deelopgaven.registry import DEELOPGAVEN
-
-    titles = {d.naam: d.titel for d in DEELOPGAVEN}
-    if r["output"] in titles:
-        return titles[r["output"]]
+    if r["output"] in TITELS:
+        return TITELS[r["output"]]
     if r["output"].startswith(("totaal_", "contante_waarde_", "doel_")):
         return output_label(r["output"])
     return str(r["long_name"]).replace("_", " ")
