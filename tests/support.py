@@ -130,4 +130,4 @@ def assert_same_runs(a, b, names) -> None:
         assert batch.is_finished(a / name) and batch.is_finished(b / name), name
         assert (a / name / "summary.csv").read_bytes() == (b / name / "summary.csv").read_bytes(), name
         assert netcdf_contents(a / name / "dataset.nc") == netcdf_contents(b / name / "dataset.nc"), name
-        assert batch._identity_of(a / name) == batch._identity_of(b / name), name
+        assert batch.identity_of(a / name) == batch.identity_of(b / name), name

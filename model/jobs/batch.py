@@ -99,7 +99,9 @@ class Task:
                 "draws": int(self.draws), "chunk_size": int(self.chunk_size), "precision": self.precision}
 
 
-def _identity_of(folder: Path) -> dict:
+def identity_of(folder: Path) -> dict:
+    """What determined the numbers of a finished run folder, read from its manifest, in the shape of
+    :meth:`Task.identity` (resume reuses a folder only when the two are equal)."""
     m = read_manifest(folder)
     try:
         a = m["arguments"]
@@ -275,7 +277,7 @@ def _run_locked(tasks: list[Task], out: Path, *, draws: int, chunk_size: int, sc
             raise FileExistsError(f"{t.folder}: exists but is not a finished run (no {MANIFEST}); remove it to rerun")
         if not resume:
             raise FileExistsError(f"{t.folder}: finished run exists; resume to skip it, or choose another out_dir")
-        old = _identity_of(t.folder)
+        old = identity_of(t.folder)
         if old != t.identity():
             diff = sorted(k for k in set(old) | set(t.identity()) if old.get(k) != t.identity().get(k))
             raise FileExistsError(f"{t.folder}: finished run of a different definition (differs in {diff}); "

@@ -7,6 +7,7 @@ set (``.ci/run``), which makes that a failure."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -195,3 +196,67 @@ def test_a_killed_driver_then_the_same_command_completes_the_batch(slurm, serial
     after = _finished(out)
     assert all(after[name] == stamp for name, stamp in before.items())
     assert not list(out.glob(".tmp-*")) and not (out / ".batch.lock").exists()
+
+
+#: Loaded by every Dask worker of the batch below (``distributed.worker.preload``, passed to the SLURM jobs in
+#: their environment): the task named in NPVR_TEST_KILL_TASK kills its worker process, every time it is tried;
+#: the one in NPVR_TEST_RAISE_TASK raises. Nothing else changes: the other tasks run the real code.
+FAULTS = '''
+import os
+import model.jobs.batch as batch
+
+_real = getattr(batch.run_task, "real", batch.run_task)     # the worker may load a preload twice
+
+
+def run_task(task):
+    if task.naam == os.environ["NPVR_TEST_KILL_TASK"]:
+        os._exit(17)          # the worker dies; its nanny starts a new one and the scheduler tries the task again
+    if task.naam == os.environ["NPVR_TEST_RAISE_TASK"]:
+        raise RuntimeError("injected failure in " + task.naam)
+    return _real(task)
+
+
+run_task.real = _real
+batch.run_task = run_task
+'''
+
+
+@pytest.mark.slow
+def test_a_task_that_fails_every_time_is_reported_and_does_not_hold_the_batch(slurm, serial, tmp_path, capsys,
+                                                                             monkeypatch):
+    """One task kills its worker whenever it runs (the scheduler gives up after a retry: KilledWorker), another
+    raises: both are reported with their error, on stderr and in ``batch.json``, while the other runs complete
+    with the serial numbers; the same command without the faults then computes only those two."""
+    import dask
+    import distributed  # noqa: F401  (its defaults in dask's config first: leaving the set() below keeps them)
+
+    from model.commands import main
+
+    kill, raise_ = NAMES[3], NAMES[1]
+    faults = tmp_path / "faults.py"
+    faults.write_text(FAULTS, encoding="utf-8")
+    monkeypatch.setenv("NPVR_TEST_KILL_TASK", kill)
+    monkeypatch.setenv("NPVR_TEST_RAISE_TASK", raise_)
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PRELOAD", repr([str(faults)]))   # read by the jobs' workers
+    out = tmp_path / "b"
+    argv = ["batch", *SPECS, "--seeds", *map(str, SEEDS), "--draws", str(DRAWS), "--out", str(out), "--quiet",
+            "--slurm", "--jobs", "2", "--interface", "lo", "--walltime", "00:15:00", "--job-memory", "3GB"]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):     # the scheduler runs in this process
+        assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert "2 run(s) done, 0 already finished, 2 failed" in captured.out, captured.out
+    status = json.loads((out / "batch.json").read_text())
+    assert status["status"] == "failed" and set(status["failed"]) == {kill, raise_}
+    assert "KilledWorker" in status["failed"][kill], status["failed"]
+    assert f"RuntimeError: injected failure in {raise_}" in status["failed"][raise_], status["failed"]
+    assert kill in captured.err and raise_ in captured.err
+    good = [n for n in NAMES if n not in (kill, raise_)]
+    assert_same_runs(out, serial, good)
+    assert not (out / kill).exists() and not (out / raise_).exists() and not list(out.glob(".tmp-*"))
+    before = _finished(out)
+
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PRELOAD")
+    assert main(argv) == 0
+    assert "2 run(s) done, 2 already finished, 0 failed" in capsys.readouterr().out
+    assert_same_runs(out, serial, NAMES)
+    assert all(_finished(out)[name] == stamp for name, stamp in before.items())
