@@ -272,14 +272,26 @@ def jaren_dataset(result, *, seed: int | None = None, priors: PriorSet | None = 
 
 def groepen(ds: xr.Dataset, prijzen: str = "reeel", per: str = "doel") -> xr.DataArray:
     """Per-year amounts (groep, draw, jaar) by goal (``per='doel'``) or column (``'kolom'``) plus ``totaal``;
-    PM deelopgaven are left out, as in the report's totals."""
-    da = ds[prijzen].where(~ds["pm"], 0.0)
+    PM deelopgaven are left out, as in the report's totals. Each group is the sum of its deelopgaven in their
+    order (numpy, without xarray's NaN-skipping sum: a year amount is never NaN, and that sum took 0.8 s a call at
+    200,000 draws)."""
     keys = [k for k in DOELEN if k != "grondslag"] if per == "doel" else list(KOLOMMEN)
-    parts = [da.where(ds[per] == k, 0.0).sum("deelopgave") for k in keys]
-    parts.append(da.sum("deelopgave"))
-    out = xr.concat(parts, dim=xr.DataArray(keys + ["totaal"], dims="groep", name="groep"))
-    out.attrs = dict(ds[prijzen].attrs)
-    return out.transpose("groep", "draw", "jaar")
+    values = ds[prijzen].transpose("deelopgave", "draw", "jaar").values
+    counted = ~ds["pm"].values.astype(bool)
+    labels = ds[per].values
+    parts = [_sum_of(values, counted & (labels == k)) for k in keys] + [_sum_of(values, counted)]
+    return xr.DataArray(np.stack(parts), dims=("groep", "draw", "jaar"),
+                        coords={"groep": keys + ["totaal"], "draw": ds["draw"].values, "jaar": ds["jaar"].values},
+                        attrs=dict(ds[prijzen].attrs))
+
+
+def _sum_of(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The sum over the first axis of the rows ``mask`` selects, added in their order (zeros when it selects
+    none); no copy of the selected rows."""
+    out = np.zeros(values.shape[1:])
+    for i in np.flatnonzero(mask):
+        out += values[i]
+    return out
 
 
 def per_jaar_intervallen(ds: xr.Dataset, prijzen: str = "reeel", kwantielen: Sequence[float] = KWANTIELEN,
@@ -294,7 +306,10 @@ def per_jaar_intervallen(ds: xr.Dataset, prijzen: str = "reeel", kwantielen: Seq
 
 def contante_waarde_totaal(ds: xr.Dataset) -> xr.DataArray:
     """Present value of the total without PM items: (discontovoet, draw), EUR."""
-    return ds["contante_waarde"].where(~ds["pm"], 0.0).sum("deelopgave")
+    cw = ds["contante_waarde"].transpose("deelopgave", "discontovoet", "draw")
+    return xr.DataArray(_sum_of(cw.values, ~ds["pm"].values.astype(bool)), dims=("discontovoet", "draw"),
+                        coords={"discontovoet": ds["discontovoet"].values, "draw": ds["draw"].values},
+                        attrs=dict(cw.attrs))
 
 
 def contante_waarde_tabel(ds: xr.Dataset, kwantielen: Sequence[float] = (0.05, 0.5, 0.95)) -> xr.DataArray:
