@@ -351,10 +351,24 @@ def _execute(todo: list[Task], res: BatchResult, *, scheduler, n_workers: int, p
                 record(t, lambda: run_task(t))
                 bar.update(1)
         return
-    from distributed import Client, LocalCluster, as_completed
+    import dask
+    import distributed  # noqa: F401  (its defaults in dask's config before the set() below)
 
     if warm:
         compile_once(todo[0])
+    # The batch's own scheduler (LocalCluster, SLURM) sends a worker only the task it runs: with Dask's default
+    # (worker-saturation 1.1) a one-thread worker also holds the next task, and when a task kills its worker every
+    # time it runs, the task waiting behind it was counted as a suspect too and failed with KilledWorker after
+    # the retries, although it had never run (seen in CI on the SLURM test).
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+        _on_dask(todo, record, new_bar, scheduler=scheduler, n_workers=n_workers, slurm=slurm, out=out)
+
+
+def _on_dask(todo: list[Task], record, new_bar, *, scheduler, n_workers: int, slurm, out: Path | None) -> None:
+    """The tasks on a Dask cluster: the batch's own (SLURM, a LocalCluster) or a scheduler given by address,
+    client or cluster object; each outcome recorded as it arrives."""
+    from distributed import Client, LocalCluster, as_completed
+
     cluster = None
     own_client = True
     if slurm is not None:
