@@ -51,7 +51,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from model.deelopgaven.registry import DEELOPGAVEN, DOELEN, KOLOMMEN
+from model.deelopgaven.registry import DEELOPGAVEN, GROEP_TITELS, KOLOMMEN
 from model.errors import PriorError
 from model.spec.jaren import JAREN as _JAREN
 from model.spec.jaren import (BOUWKOSTEN, GEVOELIGHEID, INFLATIE, MIDDEN, MODEL_PRIJSPEIL, PARAMETERS,  # noqa: F401
@@ -61,7 +61,7 @@ from model.spec.priors import PriorSet, fit_entry
 
 JAREN = np.array(_JAREN)                      # 2025 t/m 2035
 JAREN_SPAWN_KEY = 2**31 - 2
-GROEPEN = ("veilig_leefbaar", "voorzieningen", "gezonde_toekomst", "totaal")
+GROEPEN = tuple(GROEP_TITELS)                # the goals (registry order) and "totaal"
 KWANTIELEN = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -237,6 +237,11 @@ def jaren_dataset(result, *, seed: int | None = None, priors: PriorSet | None = 
         priors = priors if priors is not None else load_jaren_priors()
         params = sample_jaren(priors, seed, m, overrides)
     nominaal, reeel = verdeel(totalen, fas, params, vlak=vlak)
+    for name, values in (("nominaal", nominaal), ("reeel", reeel)):
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:     # never a number that is not one: the sums per goal would carry it on silently
+            raise PriorError(f"jaren: the year amounts ({name}) are not finite for {fas[bad[0][0]].deelopgave}, "
+                             f"draw {bad[0][1]} (check the year parameters of scenarios/jaren.yaml and its overrides)")
     rates = instellingen.rates
     cw = np.stack([contante_waarde(reeel, r, midjaar=instellingen.midjaar) for r in rates], axis=1)
     ds = xr.Dataset(
@@ -275,7 +280,7 @@ def groepen(ds: xr.Dataset, prijzen: str = "reeel", per: str = "doel") -> xr.Dat
     PM deelopgaven are left out, as in the report's totals. Each group is the sum of its deelopgaven in their
     order (numpy, without xarray's NaN-skipping sum: a year amount is never NaN, and that sum took 0.8 s a call at
     200,000 draws)."""
-    keys = [k for k in DOELEN if k != "grondslag"] if per == "doel" else list(KOLOMMEN)
+    keys = list(GROEPEN[:-1]) if per == "doel" else list(KOLOMMEN)
     values = ds[prijzen].transpose("deelopgave", "draw", "jaar").values
     counted = ~ds["pm"].values.astype(bool)
     labels = ds[per].values

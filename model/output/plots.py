@@ -114,8 +114,6 @@ def sobol(rows: list[dict], stem: Path, *, title: str, key: str, conf_level: flo
 
 
 # -------------------------------------------------------------------------------------------- years
-
-
 def fan_chart(ds, stem: Path | None = None, *, prijzen: str = "reeel", referentie: Mapping[str, float] | None = None,
               formats: Sequence[str] = ("png",)):
     """Fan chart per goal and in total (``model.analysis.jaren`` dataset): median, 25-75% and 5-95% bands per year,

@@ -122,8 +122,6 @@ def leesbaar(name: str) -> str:
     return name.replace("_", " ")
 
 
-
-
 def _label(r: Mapping[str, Any]) -> str:
     from model.output.tables import row_label
 

@@ -146,6 +146,18 @@ def test_per_year_sums_equal_the_total(mc, jaren_priors):
     np.testing.assert_allclose(g.sel(groep="totaal").sum("jaar").values, total, rtol=1e-12)
 
 
+def test_year_amounts_that_are_not_finite_are_an_error(mc, jaren_priors):
+    """A year parameter that gives no number (here a NaN midpoint of the S-curve in one draw) stops the year model
+    with the file and the deelopgave named: never NaN statistics, or a goal's sum that carries it on."""
+    from model.errors import PriorError
+
+    params = dict(J.sample_jaren(jaren_priors, mc.seed, mc.draws))
+    params[J.MIDDEN] = np.array(params[J.MIDDEN], dtype=float)
+    params[J.MIDDEN][7] = np.nan
+    with pytest.raises(PriorError, match=r"jaren: the year amounts \(nominaal\) are not finite for \w+, draw 7"):
+        J.jaren_dataset(mc, params=params)
+
+
 # ------------------------------------------------------------------------------------------ indexing
 def test_indexation_and_prijspeil(mc, jaren_priors):
     m = mc.draws
