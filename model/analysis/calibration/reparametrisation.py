@@ -26,6 +26,16 @@ norms' logs, exact, constant Jacobian): the sum is pinned, but the shares then c
 through ``ln(1 − bereik)`` in the prior (a uniform's score), a worse ridge: steps of 0.011 and trajectories at the
 cap of 2¹⁰ on the same short run.
 
+Tried and dropped (2026-12-02): the norms per §3.4 group and norm level as the log of the group's cost
+(logsumexp over its facilities of ln norm + ln((1 − bereik)·stichtingskosten)) and orthonormal Helmert contrasts of
+the norms' logs, the Q1 and median contrasts as their sum and difference (the two are correlated 0.9 in the prior);
+exact, constant Jacobian, checked by a round trip. Why it was tried: on a quick calibration ``bench/geometry.py``
+found the narrowest direction at 11 of 12 posterior draws in a facility's Q1 + median norm pair (whitened curvature
+135-373), the capaciteit block at the twelfth (451). Measured with it and the capaciteit coordinates (2 chains ×
+1000 tuning + 300 draws, seed 1): 427 leapfrog steps per draw at steps of 0.051 (366 and 0.05 without it), min ESS
+bulk 96, and nutpie's numba compile of the larger graph took 340 s on a cold cache. No gain: the step stays bounded by
+the capaciteit ridge.
+
 When. Only where it is exact and a capaciteit figure is observed: q1, med and a calibrated and lognormal, their
 copula block closed with q1 first and on its own. Otherwise :func:`plan` returns None and the model samples the
 plain scores.
