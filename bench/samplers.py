@@ -6,6 +6,9 @@ same configuration (``--config``: chains x draws after tuning) and the same diag
     python bench/samplers.py                     # full configuration, PyTensor's compile cache warm and empty
     python bench/samplers.py --config quick --samplers pymc
 
+Samplers: ``pymc`` (PyMC's NUTS, dense mass matrix), ``nutpie`` (the calibration's default: nutpie with its
+low-rank mass matrix) and ``nutpie-diag`` (nutpie with its diagonal mass matrix alone).
+
 Each measurement runs in a fresh Python process, so what one sampler compiled never helps the next: "warm" uses
 PyTensor's default compile directories (filled by a short untimed run first), "cold" a new empty base directory
 (``base_compiledir``: PyTensor's C modules and its numba cache, which nutpie's numba backend uses; the first-ever
@@ -59,7 +62,7 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
                               compile_kwargs={"mode": compile_mode()})
     elif sampler.startswith("nutpie"):
         idata, seconds = sample_nutpie(model, config, seed, cores=2,
-                                       low_rank_modified_mass_matrix=sampler == "nutpie-lowrank")
+                                       low_rank_modified_mass_matrix=sampler != "nutpie-diag")
         t_compile = t_build + seconds
     else:
         raise SystemExit(f"unknown sampler {sampler!r}")
@@ -69,7 +72,8 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
     return {"sampler": sampler, "config": config_name, "seed": seed, "build_s": t_build - t0,
             "compile_s": t_compile - t_build, "sample_s": t_sample - t_compile,
             "rhat": c["rhat"]["value"], "ess_bulk": c["ess_bulk"]["value"], "ess_tail": c["ess_tail"]["value"],
-            "divergences": c["divergences"]["value"], "usable": all(v["pass"] for v in c.values())}
+            "divergences": c["divergences"]["value"], "usable": all(v["pass"] for v in c.values()),
+            "steps": float(idata.sample_stats["n_steps"].mean()) if "n_steps" in idata.sample_stats else float("nan")}
 
 
 def _child(sampler: str, config: str, seed: int, compiledir: str | None) -> dict:
@@ -89,7 +93,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="full")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--samplers", nargs="+", default=["pymc", "nutpie", "nutpie-lowrank"])
+    ap.add_argument("--samplers", nargs="+", default=["pymc", "nutpie", "nutpie-diag"])
     ap.add_argument("--caches", nargs="+", default=["warm", "cold"], choices=["warm", "cold"])
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -98,7 +102,7 @@ def main() -> None:
         return
     print(f"config {args.config}, seed {args.seed}; each line one fresh process on this machine")
     print(f"{'sampler':15} {'cache':5} {'build s':>7} {'compile s':>9} {'sample s':>8} {'total s':>7} "
-          f"{'max R-hat':>9} {'min ESS bulk':>12} {'min ESS tail':>12} {'diverg.':>7} {'usable':>6}")
+          f"{'steps/draw':>10} {'max R-hat':>9} {'min ESS bulk':>12} {'min ESS tail':>12} {'diverg.':>7} {'usable':>6}")
     rows = []
     for sampler in args.samplers:
         for cache in args.caches:
@@ -111,7 +115,7 @@ def main() -> None:
                 print(f"{sampler:15} {cache:5} error: {r['error']}", flush=True)
                 continue
             print(f"{sampler:15} {cache:5} {r['build_s']:7.1f} {r['compile_s']:9.1f} {r['sample_s']:8.1f} "
-                  f"{r['total_s']:7.1f} {r['rhat']:9.4f} {r['ess_bulk']:12.0f} {r['ess_tail']:12.0f} "
+                  f"{r['total_s']:7.1f} {r['steps']:10.0f} {r['rhat']:9.4f} {r['ess_bulk']:12.0f} {r['ess_tail']:12.0f} "
                   f"{r['divergences']:7d} {str(r['usable']):>6}", flush=True)
     ok = [r for r in rows if "error" not in r]
     if ok:

@@ -120,6 +120,7 @@ def calibrate_job(priors: PriorSet | str | Path | None = None, config: Config = 
             arguments={"config": config.name, "draws": config.draws, "tune": config.tune, "chains": config.chains,
                        "target_accept": config.target_accept, "init": config.init,
                        "max_treedepth": config.max_treedepth, "sampler_name": config.sampler,
+                       "low_rank": config.low_rank,
                        "thresholds": asdict(config.thresholds), "cores": cal.diagnostics["cores"],
                        "priors": priors.directory, "prior_draws": prior_draws, "printed_replaced": sorted(printed or {}),
                        "figures": [f.name for f in info.figures], "sampler": SAMPLERS[config.sampler],

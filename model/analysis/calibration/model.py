@@ -196,12 +196,15 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
         if rep is None:
             z_indep = pm.Normal("z_onafhankelijk", 0.0, 1.0, dims="parameter")
         else:
-            # the capaciteit ridge in its own coordinates (model.analysis.calibration.reparametrisation)
+            # the norms and the capaciteit ridge in their own coordinates (model.analysis.calibration.reparametrisation)
             free = [i for i in range(len(names)) if i not in rep.replaced]
             model.add_coord("vrij", [names[i] for i in free])
             model.add_coord("coordinaat", list(rep.coordinates))
             z_free = pm.Normal("z_vrij", 0.0, 1.0, dims="vrij")
-            coordinates = pm.Flat("coordinaten", dims="coordinaat")
+            # started where the priors' point values are (a flat start at 0 is far out in the tails)
+            start = reparametrisation.coordinates_of(rep, {**priors.values("point"), **data})
+            coordinates = pm.Flat("coordinaten", dims="coordinaat",
+                                  initval=start if start is not None else np.zeros(len(rep.coordinates)))
             z0 = pt.set_subtensor(pt.zeros(len(names))[np.asarray(free, dtype="int64")], z_free)
 
             def values_of(z_indep):

@@ -1,44 +1,48 @@
-"""The capaciteit ridge of the calibration in the coordinates the printed figures pin down: an exact change of variables.
+"""The calibration's narrow directions in the coordinates the printed figures pin down: exact changes of variables.
 
 Why. In the entries' own normal scores the posterior holds thin curved ridges whose width changes along them, and
-NUTS must take steps as small as the narrowest place. Measured on the full configuration with the independent
-priors (``bench/geometry.py``: the Hessian of the log posterior, whitened by the posterior covariance, is the identity
-for a Gaussian; an eigenvalue k means a direction locally sqrt(k) times narrower than the posterior): its largest
-eigenvalue lay between 300 and 10,000 over the posterior, along the scores of the capaciteit entries; NUTS took
-steps of 0.02 and trajectories of 2⁸ steps, and diverged (48 in 4,000 draws). The four §3.5 figures of capaciteit
-are shortfalls ``T(r) = H·K·E[(r − a·e^{sZ})⁺]`` at ``r = q1 − t₀``, ``q1·(1+g) − t₀``, ``med − t₁`` and ``med·(1+g)
-− t₁`` (q1, med: the normative floor space at the Q1 and median norm; a: the median supply; s: its spread between
-municipalities; t₀, t₁: the floor space that bereikbaarheid adds at the two norm levels; per household). How tightly
-a figure pins ``ln(r/a)`` scales with ``s``: a funnel in s.
+NUTS must take steps as small as the narrowest place. ``bench/geometry.py`` measures it: the Hessian of the log
+posterior, whitened by the posterior covariance, is the identity for a Gaussian; an eigenvalue k means a direction
+locally sqrt(k) times narrower than the posterior. On a full calibration in the earlier coordinates (only the
+capaciteit ratios below, 2026-12-02) its largest eigenvalue was 195-599 at 12 posterior draws: at 8 along one
+facility's norms (its Q1 and median norm together; which facility changed from draw to draw), at 4 along the
+capaciteit block (``normatief_vastgoed_q1`` against the two ratios). Two changes of variables take both out.
 
-What. The sampler draws, instead of the scores of ``a`` and ``med``, the standardised log ratios ``d₀ = ln((q1 −
-t₀)/a)/s`` and ``d₁ = ln((med − t₁)/a)/s`` (the ``d`` of the closed form of the shortfall at today's demand,
-``model.deelopgaven.capaciteit``), which the figures pin about equally well whatever ``s`` is. Back: ``a = (q1 −
-t₀)·e^{−s·d₀}``, ``med = t₁ + a·e^{s·d₁}``. The prior is unchanged: the sampled density is the prior density of the
-original independent scores (recovered through the copula's Cholesky factor; the block of q1, med and a is closed)
-times the Jacobian ``(s/σ_a)·(s·(med − t₁)/(med·σ_med))`` of the (triangular) map, as a potential. One thing differs:
-points with ``q1 ≤ t₀`` (no shortfall at all at the Q1 norm today, which gives zero likelihood to a printed
-shortfall of €1,4 mld.) have no coordinates and are left out. Measured after the change (2 chains × 300 tuning + 200
-draws): the largest whitened curvature 190-350, steps of 0.04.
+1. The norms in group coordinates. The §3.4 figures pin each group's cost per household, Σ over its facilities of
+   norm × (1 − bereik) × stichtingskosten, at both norm levels. The group's facilities share one prior, so which of
+   them carries the cost is not pinned, and the pinned direction turns with it. The sampler draws, per group
+   (the groups of the bereikbaarheid kernel, found by evaluating it one facility at a time), the log cost of each
+   level (a logsumexp, :meth:`SumGroups.log_sums`) and orthonormal Helmert contrasts of each level's log norms;
+   the two levels' (correlated 0.9 in the prior) as their sum and difference. Back: the contrasts give the log
+   norms up to one shift per level, which the log cost fixes. The map is affine in the log norms but for that
+   shift; its Jacobian is constant (the determinant of [softmax; Helmert] is 1/sqrt n), so the density the
+   coordinates add is the prior of the norms' independent scores (their copula block is closed) alone.
+2. The capaciteit shortfall in its own coordinates. The four §3.5 figures are shortfalls
+   ``T(r) = H·K·E[(r − a·e^{sZ})⁺]`` at ``r = q1 − t₀``, ``q1·(1+g) − t₀``, ``med − t₁`` and ``med·(1+g) − t₁``
+   (H: households; K: the mean stichtingskosten; q1, med: the normative floor space at the Q1 and median norm; a:
+   the median supply; s: its spread between municipalities; t₀, t₁: the floor space bereikbaarheid adds at the two
+   norm levels; per household). The sampler draws, instead of the scores of q1, med and a, ``ℓ = ln T(q1 − t₀)``,
+   ``d₀ = ln((q1 − t₀)/a)/s`` and ``d₁ = ln((med − t₁)/a)/s``, which the figures pin whatever ``s`` and K are. With
+   ``T(r) = H·K·r·G(d, s)`` (G the kernel's closed form at r = 1): ``q1 = t₀ + e^ℓ/(H·K·G(d₀, s))``,
+   ``a = (q1 − t₀)·e^{−s·d₀}``, ``med = t₁ + a·e^{s·d₁}``. The density added: the prior of the recovered
+   independent scores (the block of q1, med and a is closed, q1 first) times the Jacobian
+   ``s·((q1 − t₀)/q1)·(s·(med − t₁)/med)/(σ_q1·σ_a·σ_med)`` (the map is triangular). Points with ``q1 ≤ t₀`` or
+   ``med ≤ t₁`` (no shortfall at a norm level today, which gives zero likelihood to the printed shortfalls) have
+   no coordinates and are left out.
 
-Tried and dropped: the bereikbaarheid norms as the log of their cost sum and centred log shares (an affine map of the
-norms' logs, exact, constant Jacobian): the sum is pinned, but the shares then couple with the ``bereik`` entries
-through ``ln(1 − bereik)`` in the prior (a uniform's score), a worse ridge: steps of 0.011 and trajectories at the
-cap of 2¹⁰ on the same short run.
+The prior and the posterior are those of the entries' own scores; only NUTS's geometry differs
+(``tests/analysis/test_reparametrisation.py`` checks both maps by a round trip and the densities against finite
+differences).
 
-Tried and dropped (2026-12-02): the norms per §3.4 group and norm level as the log of the group's cost
-(logsumexp over its facilities of ln norm + ln((1 − bereik)·stichtingskosten)) and orthonormal Helmert contrasts of
-the norms' logs, the Q1 and median contrasts as their sum and difference (the two are correlated 0.9 in the prior);
-exact, constant Jacobian, checked by a round trip. Why it was tried: on a quick calibration ``bench/geometry.py``
-found the narrowest direction at 11 of 12 posterior draws in a facility's Q1 + median norm pair (whitened curvature
-135-373), the capaciteit block at the twelfth (451). Measured with it and the capaciteit coordinates (2 chains ×
-1000 tuning + 300 draws, seed 1): 427 leapfrog steps per draw at steps of 0.051 (366 and 0.05 without it), min ESS
-bulk 96, and nutpie's numba compile of the larger graph took 340 s on a cold cache. No gain: the step stays bounded by
-the capaciteit ridge.
+Tried and dropped. The norms as the log of one cost sum and centred log shares (2026-11): the shares then coupled
+with the ``bereik`` entries through ``ln(1 − bereik)`` (steps of 0.011). The group coordinates of 1. with the
+capaciteit coordinates of that day (``d₀``, ``d₁`` in place of med and a, q1 free; 2026-12-02, written with one
+graph operation per entry): 427 leapfrog steps per draw against 366, no larger steps (the capaciteit block, then
+the narrowest, bounds them), twice the gradient cost and a 340 s numba compile on a cold cache.
 
-When. Only where it is exact and a capaciteit figure is observed: q1, med and a calibrated and lognormal, their
-copula block closed with q1 first and on its own. Otherwise :func:`plan` returns None and the model samples the
-plain scores.
+When. Each part only where it is exact and a figure it concerns is observed: the norms (every one of the
+bereikbaarheid kernel) calibrated and lognormal, their copula block closed; q1, med and a calibrated and lognormal,
+their block closed with q1 first and on its own. Otherwise :func:`plan` leaves that part out (None: both).
 """
 
 from __future__ import annotations
@@ -48,54 +52,219 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy.linalg import helmert
+
+from model.analysis.calibration.transforms import log_ndtr
 
 from model.deelopgaven import arguments
-from model.deelopgaven.bereikbaarheid import bereikbaarheid
+from model.deelopgaven.bereikbaarheid import DEELOPGAVE as BEREIKBAARHEID
+from model.deelopgaven.bereikbaarheid import _kosten, bereikbaarheid
+from model.deelopgaven.capaciteit import tekort_verwacht
+from model.deelopgaven.grondslag import DEELOPGAVE as GRONDSLAG
+from model.deelopgaven.grondslag import grondslag
+from model.deelopgaven.registry import by_name
 from model.spec.fitting import Marginal
 
 Q1 = "normatief_vastgoed_q1_m2_per_huishouden"
 MEDIAAN = "normatief_vastgoed_mediaan_m2_per_huishouden"
 AANBOD = "aanbod_mediaan_m2_per_huishouden"
 SPREIDING = "aanbod_spreiding_tussen_gemeenten"
-#: The toevoeging of the bereikbaarheid kernel (its fourth output), floor space per household.
-_TOEVOEGING = 3
-#: Floor of ``q1 - t0`` (m² per household) in the map back: far below any floor space that matters.
+#: The entries whose sum (weight 1) a deelopgave's lines are proportional to, one coefficient for all: the per-unit
+#: kentallen of the deelopgaven the report prints (the multiplier, e.g. inhabitant-years or dwellings, is the rest
+#: of the kernel). Bereikbaarheid's norms are added per §3.4 group (:func:`groups`), each weighted by its own cost.
+SOM_KENTALLEN = {
+    "leefbaarheid_veiligheid": ("kental_openbare_ruimte_per_inwoner_per_jaar", "kental_veiligheid_per_inwoner_per_jaar"),
+    "gezonde_toekomst": ("kental_werk_inkomen_per_inwoner_per_jaar", "kental_onderwijs_per_inwoner_per_jaar",
+                         "kental_hulpverlening_per_inwoner_per_jaar", "kental_gezondheid_zorg_per_inwoner_per_jaar",
+                         "kental_opvoeding_per_inwoner_per_jaar", "kental_participatie_per_inwoner_per_jaar",
+                         "kental_lokale_economie_per_inwoner_per_jaar"),
+    "nieuwbouw": ("restopgave_toerekenbaar_per_woning", "restopgave_niet_toerekenbaar_per_woning"),
+    "herstructurering_woningen": ("restopgave_per_kwetsbare_woning",),
+    "herstructurering_winkels": ("publieke_kosten_per_m2_winkel",),
+    "ov_exploitatie": ("basis_exploitatielasten_ov_npvr_per_jaar",),
+}
+#: The capaciteit coordinates, in this order (after the sum coordinates).
+CAPACITEIT_COORDINATES = ("ln_tekort_q1_nu", "ln_tekort_mediaan_nu", "d_q1_nu")
+#: Newton steps for d at the median norm (:func:`_solve_psi`): from its start at target/s, 10 steps reach the root
+#: to 1e-14 for s in [0.05, 3] and the root in [-4, 6] (numpy, 2026-12-02); two more for margin.
+NEWTON_STEPS = 12
+#: Bound of a recovered independent score (:func:`scores`).
+Z_MAX = 500.0
+#: Floor of a positive quantity before its logarithm, far below any value that matters.
 _TINY = 1e-300
-#: The sampled coordinates, in this order.
-COORDINATES = ("d_q1_nu", "d_mediaan_nu")
+#: The norm levels: the prefix of the entries' names and the normniveau of the kernel.
+_LEVELS = (("q1", 0.0), ("mediaan", 1.0))
+
+
+def _line_index(deelopgave, name: str) -> int:
+    return [line.naam for line in deelopgave.lines].index(name)
+
+
+#: The kernels' outputs the maps read, by the name of their line (one definition: the records).
+_TOEVOEGING = _line_index(BEREIKBAARHEID, "bereikbaarheid_toevoeging_m2_per_huishouden")
+_GEMIDDELD = _line_index(BEREIKBAARHEID, "stichtingskosten_gemiddeld")
+_HUISHOUDENS = _line_index(GRONDSLAG, "huishoudens_npvr")
+
+
+def facilities() -> tuple[str, ...]:
+    """The kernvoorzieningen of the bereikbaarheid kernel, in its argument order."""
+    return tuple(n.removeprefix("norm_q1_") for n in arguments(bereikbaarheid) if n.startswith("norm_q1_"))
+
+
+def groups() -> dict[str, tuple[str, ...]]:
+    """The §3.4 groups of the bereikbaarheid kernel and their facilities, found by evaluating the kernel with one
+    facility's norm at a time (the group lines are the kernel's lines that are not auxiliary)."""
+    names = [line.naam.removeprefix("bereikbaarheid_") for line in BEREIKBAARHEID.lines if not line.hulp]
+    out: dict[str, list[str]] = {n: [] for n in names}
+    for f in facilities():
+        args = {n: 0.0 for n in arguments(bereikbaarheid)}
+        args.update({n: 1.0 for n in args if n.startswith("stichtingskosten_")}, huishoudens_npvr=1.0)
+        args[f"norm_q1_{f}"] = 1.0
+        lines = bereikbaarheid(**args)[:len(names)]
+        (hit,) = [g for g, v in zip(names, lines) if v != 0.0]
+        out[hit].append(f)
+    return {g: tuple(fs) for g, fs in out.items() if fs}
+
+
+@dataclass(frozen=True)
+class SumGroups:
+    """Lognormal entries in sum coordinates (module docstring): where they sit and the constant matrices."""
+
+    index: np.ndarray           # positions of the entries in the parameter vector, in block order
+    names: tuple[str, ...]      # their names
+    facility: tuple[str, ...]   # for a norm its facility (its weight), else ""
+    common: tuple[tuple[str, np.ndarray], ...]   # (deelopgave, rows): entries weighted by its kernel's multiplier
+    member: np.ndarray          # (entries, blocks): 1 where an entry belongs to a block
+    totals: np.ndarray          # (blocks, blocks) orthonormal: block log sums = totals @ coordinates[:blocks]
+    contrasts: np.ndarray       # (entries, entries - blocks) orthonormal columns, orthogonal to every block's ones
+    log_mu: np.ndarray
+    log_sigma: np.ndarray
+    whiten: np.ndarray          # inverse of the copula factor's block: the entries' independent scores
+    coordinates: tuple[str, ...]
+
+    def log_sums(self, logs, weights):
+        """Each block's log weighted sum: logsumexp over its entries of ln value + ln weight (numpy)."""
+        y = np.where(self.member > 0, (logs + weights)[:, None], -np.inf)
+        top = y.max(axis=0)
+        return top + np.log(np.exp(y - top).sum(axis=0))
+
+
+@dataclass(frozen=True)
+class Capaciteit:
+    """Where the capaciteit entries sit, and the lognormals' parameters of the three replaced ones."""
+
+    index: dict[str, int]       # Q1, MEDIAAN, AANBOD, SPREIDING -> position in the parameter vector
+    log_mu: dict[str, float]    # Q1, MEDIAAN, AANBOD
+    log_sigma: dict[str, float]
 
 
 @dataclass(frozen=True)
 class Reparametrisation:
-    """Where the replaced scores sit in the parameter vector, and their lognormals' parameters."""
+    """The two changes of variables, either possibly absent."""
 
-    index: dict[str, int]           # Q1, MEDIAAN, AANBOD, SPREIDING -> position in the parameter vector
-    log_mu: dict[str, float]        # MEDIAAN, AANBOD: the lognormal's mu
-    log_sigma: dict[str, float]     # MEDIAAN, AANBOD: the lognormal's sigma
+    sums: SumGroups | None
+    capaciteit: Capaciteit | None
 
     @property
     def replaced(self) -> tuple[int, ...]:
         """The positions of the replaced scores, ascending."""
-        return tuple(sorted((self.index[MEDIAAN], self.index[AANBOD])))
+        out = [] if self.sums is None else list(self.sums.index)
+        if self.capaciteit is not None:
+            out += [self.capaciteit.index[n] for n in (Q1, MEDIAAN, AANBOD)]
+        return tuple(sorted(int(i) for i in out))
 
     @property
     def coordinates(self) -> tuple[str, ...]:
         """The names of the sampled coordinates, in the order :func:`scores` reads them."""
-        return COORDINATES
+        return ((() if self.sums is None else self.sums.coordinates)
+                + (() if self.capaciteit is None else CAPACITEIT_COORDINATES))
 
 
-def _closed(chol: np.ndarray, block: Sequence[int]) -> bool:
-    """The copula block ``block`` is closed: its entries' scores mix with no score outside it."""
+def _closed(chol: np.ndarray, block: Sequence[int], inside: set | None = None) -> bool:
+    """The copula block ``block`` is closed: its entries' scores mix with no score outside it (outside ``inside``,
+    by default the block itself)."""
     nonzero = np.abs(chol) > 0
-    inside = set(block)
+    inside = set(block) if inside is None else inside
     return all(set(np.nonzero(nonzero[i])[0]) <= inside and set(np.nonzero(nonzero[:, i])[0]) <= inside
                for i in block)
 
 
-def plan(names: Sequence[str], marginals: Mapping[str, Marginal], chol: np.ndarray,
-         observed_quantities: Sequence[str]) -> Reparametrisation | None:
-    """The reparametrisation of the calibrated ``names`` (with their ``marginals`` and copula factor ``chol``), or
-    None where it would not be exact (module docstring) or no capaciteit figure is observed."""
+def _sums_and_differences(n: int) -> np.ndarray:
+    """(2n, 2n) orthonormal: maps (s_1..s_n, d_1..d_n) to (a_1..a_n, b_1..b_n) with a = (s + d)/sqrt 2 and
+    b = (s - d)/sqrt 2."""
+    eye = np.eye(n)
+    return np.block([[eye, eye], [eye, -eye]]) / math.sqrt(2.0)
+
+
+def sum_units() -> dict[str, tuple[str, tuple[tuple[str, ...], ...]]]:
+    """The sums the printed figures pin, by unit: its deelopgave and one or two blocks of entries (two: the same
+    facilities at the Q1 and the median norm, paired). The §3.4 groups of bereikbaarheid (:func:`groups`) and the
+    sums of :data:`SOM_KENTALLEN`."""
+    units = {g: ("bereikbaarheid", tuple(tuple(f"norm_{level}_{f}" for f in fs) for level, _ in _LEVELS))
+             for g, fs in groups().items()}
+    units.update({d: (d, (entries,)) for d, entries in SOM_KENTALLEN.items()})
+    return units
+
+
+def _plan_sums(names, marginals, chol, observed_quantities) -> SumGroups | None:
+    position = {n: i for i, n in enumerate(names)}
+    units = {u: (d, blocks) for u, (d, blocks) in sum_units().items()
+             if any(f"deelopgave:{d}" in q or f"lijn:{d}" in q for q in observed_quantities)
+             and all(n in position and marginals[n].family == "lognormal" for b in blocks for n in b)}
+    while True:     # leave out the units whose copula block would not be closed
+        order = [n for _, blocks in units.values() for block in blocks for n in block]
+        index = np.array([position[n] for n in order], dtype="int64")
+        inside = set(index.tolist())
+        open_units = [u for u, (_, blocks) in units.items()
+                      if not _closed(chol, [position[n] for b in blocks for n in b], inside)]
+        if not open_units:
+            break
+        for u in open_units:
+            del units[u]
+    if not order:
+        return None
+    n_blocks = sum(len(blocks) for _, blocks in units.values())
+    n = len(order)
+    member = np.zeros((n, n_blocks))
+    contrasts = np.zeros((n, n - n_blocks))
+    totals = np.zeros((n_blocks, n_blocks))
+    names_totals, names_contrasts = [], []
+    row = col = blk = 0
+    common = []
+    for u, (d, blocks) in units.items():
+        k, m = len(blocks[0]), len(blocks)
+        if d != "bereikbaarheid":
+            common.append((d, np.arange(row, row + m * k, dtype="int64")))
+        for j in range(m):
+            member[row + j * k:row + (j + 1) * k, blk + j] = 1.0
+        # Helmert contrasts within each block; two paired blocks (the two norm levels, correlated 0.9 in the
+        # prior) as the sums and differences of theirs, and of their log sums
+        within = np.zeros((m * k, m * (k - 1)))
+        for j in range(m):
+            within[j * k:(j + 1) * k, j * (k - 1):(j + 1) * (k - 1)] = helmert(k).T
+        if m == 2:
+            within = within @ _sums_and_differences(k - 1)
+            totals[blk:blk + 2, blk:blk + 2] = _sums_and_differences(1)
+            names_totals += [f"ln_kosten_{u}_{w}" for w in ("som", "verschil")]
+            names_contrasts += [f"contrast_{u}_{i + 1}_{w}" for w in ("som", "verschil") for i in range(k - 1)]
+        else:
+            totals[blk, blk] = 1.0
+            names_totals.append(f"ln_som_{u}")
+            names_contrasts += [f"contrast_{u}_{i + 1}" for i in range(k - 1)]
+        contrasts[row:row + m * k, col:col + m * (k - 1)] = within
+        row, col, blk = row + m * k, col + m * (k - 1), blk + m
+    return SumGroups(
+        index=index, names=tuple(order),
+        facility=tuple(n.split("_", 2)[2] if n.startswith("norm_") else "" for n in order), common=tuple(common),
+        member=member,
+        totals=totals, contrasts=contrasts,
+        log_mu=np.array([float(marginals[n].params[0]) for n in order]),
+        log_sigma=np.array([float(marginals[n].params[1]) for n in order]),
+        whiten=np.linalg.inv(chol[np.ix_(index, index)]),
+        coordinates=tuple(names_totals + names_contrasts))
+
+
+def _plan_capaciteit(names, marginals, chol, observed_quantities) -> Capaciteit | None:
     position = {n: i for i, n in enumerate(names)}
     if not any("capaciteit" in q for q in observed_quantities) or not all(
             n in position for n in (Q1, MEDIAAN, AANBOD, SPREIDING)):
@@ -104,16 +273,65 @@ def plan(names: Sequence[str], marginals: Mapping[str, Marginal], chol: np.ndarr
     if (any(marginals[n].family != "lognormal" for n in (Q1, MEDIAAN, AANBOD)) or block != sorted(block)
             or not _closed(chol, block) or set(np.nonzero(np.abs(chol[block[0]]) > 0)[0]) != {block[0]}):
         return None
-    return Reparametrisation(index={n: position[n] for n in (Q1, MEDIAAN, AANBOD, SPREIDING)},
-                             log_mu={n: float(marginals[n].params[0]) for n in (MEDIAAN, AANBOD)},
-                             log_sigma={n: float(marginals[n].params[1]) for n in (MEDIAAN, AANBOD)})
+    return Capaciteit(index={n: position[n] for n in (Q1, MEDIAAN, AANBOD, SPREIDING)},
+                      log_mu={n: float(marginals[n].params[0]) for n in (Q1, MEDIAAN, AANBOD)},
+                      log_sigma={n: float(marginals[n].params[1]) for n in (Q1, MEDIAAN, AANBOD)})
+
+
+def plan(names: Sequence[str], marginals: Mapping[str, Marginal], chol: np.ndarray,
+         observed_quantities: Sequence[str]) -> Reparametrisation | None:
+    """The reparametrisation of the calibrated ``names`` (with their ``marginals`` and copula factor ``chol``):
+    each of its two parts where it is exact and a figure it concerns is observed (module docstring); None where
+    neither is."""
+    sums = _plan_sums(names, marginals, chol, observed_quantities)
+    capaciteit = _plan_capaciteit(names, marginals, chol, observed_quantities)
+    if sums is not None and capaciteit is not None and set(sums.index) & set(capaciteit.index.values()):
+        return None
+    return None if sums is None and capaciteit is None else Reparametrisation(sums, capaciteit)
+
+
+def _bereikbaarheid(values: Mapping, normniveau):
+    """The bereikbaarheid kernel per household (the number of households, a line of an earlier kernel, is 1)."""
+    args = {n: values[n] for n in arguments(bereikbaarheid) if n not in ("normniveau", "huishoudens_npvr")}
+    return bereikbaarheid(normniveau=normniveau, huishoudens_npvr=1.0, **args)
 
 
 def toevoeging(values: Mapping, normniveau: float):
-    """The floor space per household that bereikbaarheid adds at ``normniveau`` (the kernel's own formula; per
-    household, so the number of households, a line of an earlier kernel, does not enter it: 1)."""
-    args = {n: values[n] for n in arguments(bereikbaarheid) if n not in ("normniveau", "huishoudens_npvr")}
-    return bereikbaarheid(normniveau=normniveau, huishoudens_npvr=1.0, **args)[_TOEVOEGING]
+    """The floor space per household that bereikbaarheid adds at ``normniveau`` (the kernel's own formula)."""
+    return _bereikbaarheid(values, normniveau)[_TOEVOEGING]
+
+
+def _households(values: Mapping):
+    return grondslag(**{n: values[n] for n in arguments(grondslag)})[_HUISHOUDENS]
+
+
+def _multiplier(deelopgave: str, entries: Sequence[str], values: Mapping):
+    """The coefficient of the sum of ``entries`` in the deelopgave's cost lines: the kernel's lines (not the
+    auxiliary ones) with the first entry at 1 and the others at 0."""
+    d = by_name(deelopgave)
+    args = {n: values[n] for n in arguments(d.kernel)}
+    args.update({n: 0.0 for n in entries[1:]}, **{entries[0]: 1.0})
+    return sum(v for v, line in zip(d.kernel(**args), d.lines) if not line.hulp)
+
+
+def _with_grondslag(values: Mapping) -> dict:
+    """``values`` with the grondslag lines (inhabitants, dwellings, households), which later kernels read."""
+    lines = grondslag(**{n: values[n] for n in arguments(grondslag)})
+    return {**values, **{line.naam: v for line, v in zip(GRONDSLAG.lines, lines)}}
+
+
+def _weights(sums: SumGroups, values: Mapping, stack, log):
+    """The log weight of each entry of ``sums`` (with ``stack`` and ``log`` of numpy or PyTensor), as (positions,
+    log weights) pairs: a norm ln((1 - bereik) x stichtingskosten) of its facility, the kernel's cost of one m² per
+    household (its own helper); the entries of a :data:`SOM_KENTALLEN` unit the log of their kernel's multiplier
+    (:func:`_multiplier`)."""
+    weighted = [j for j, f in enumerate(sums.facility) if f]
+    bereik = stack([values[f"bereik_{sums.facility[j]}"] for j in weighted])
+    kosten = stack([values[f"stichtingskosten_{sums.facility[j]}"] for j in weighted])
+    out = [(np.array(weighted, dtype="int64"), log(_kosten(1.0, 0.0, bereik, 1.0, 1.0, kosten)))]
+    for d, rows in sums.common:
+        out.append((rows, log(_multiplier(d, [sums.names[j] for j in rows], values))))
+    return out
 
 
 def _scalar(v):
@@ -121,6 +339,13 @@ def _scalar(v):
 
     v = pt.as_tensor_variable(v)
     return v if v.ndim == 0 else v.reshape((-1,))[0]
+
+
+def _matvec(m: np.ndarray, v):
+    """``m @ v`` for a constant matrix, written elementwise (PyTensor's pip build has no BLAS)."""
+    import pytensor.tensor as pt
+
+    return pt.sum(pt.constant(m) * v[None, :], axis=1)
 
 
 def _solve(zi, chol: np.ndarray, targets: Mapping[int, object]):
@@ -137,6 +362,52 @@ def _solve(zi, chol: np.ndarray, targets: Mapping[int, object]):
     return zi, -0.5 * sum(v ** 2 for v in solved.values())
 
 
+def _sum_logs(sums: SumGroups, coordinates, values):
+    """The entries' logs from their coordinates and the free entries' values (PyTensor)."""
+    import pytensor.tensor as pt
+
+    n_blocks = sums.member.shape[1]
+    weights = pt.zeros(len(sums.names))
+    for where, log_w in _weights(sums, values, lambda parts: pt.concatenate([pt.reshape(p, (1,)) for p in parts]),
+                                 pt.log):
+        weights = pt.set_subtensor(weights[where], pt.reshape(log_w, (-1,)) if where.size > 1 else _scalar(log_w))
+    centred = _matvec(sums.contrasts, coordinates[n_blocks:])
+    y = pt.switch(pt.constant(sums.member > 0), (centred + weights)[:, None], -np.inf)
+    top = pt.max(y, axis=0)
+    log_sums = top + pt.log(pt.sum(pt.exp(y - top[None, :]), axis=0))
+    shift = _matvec(sums.totals, coordinates[:n_blocks]) - log_sums
+    return centred + _matvec(sums.member, shift)
+
+
+def _ln_g(d, s):
+    """ln G(d, s): G the shortfall E[(1 - e^{s(Z - d)})⁺] of the kernel's closed form (floored far in the tail)."""
+    import pytensor.tensor as pt
+
+    return pt.log(pt.maximum(tekort_verwacht(1.0, pt.exp(-s * d), s, 0.0), _TINY))
+
+
+def _solve_psi(target, s):
+    """The d with psi(d) = s·d + ln G(d, s) = ``target`` (psi increasing and concave, psi(d) <= s·d): Newton's
+    method from target/s, left of the root, from where it converges monotonically (:data:`NEWTON_STEPS` steps;
+    ``tests/analysis/test_reparametrisation.py`` checks the round trip). The derivative is that of the root (the
+    implicit function theorem): one more Newton step on the converged value, differentiated with that value held."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pytensor.gradient import disconnected_grad
+
+    def step(d, target, s):
+        # psi'(d) = s Phi(d) / G(d, s), its inverse in logs (finite far in both tails)
+        return d - (s * d + _ln_g(d, s) - target) * pt.exp(_ln_g(d, s) - log_ndtr(d)) / s
+
+    # a loop (scan), not the steps written out: fused into one elementwise expression, 12 nested steps took
+    # numba's compiler more than 15 minutes
+    held_target, held_s = disconnected_grad(target), disconnected_grad(s)
+    steps = pytensor.scan(lambda d, t, sp: step(d, t, sp), outputs_info=[held_target / held_s],
+                          non_sequences=[held_target, held_s], n_steps=NEWTON_STEPS, return_updates=False)
+    d = steps[-1]
+    return step(disconnected_grad(d), target, s)
+
+
 def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
            values_of: Callable[[object], Mapping]):
     """The independent normal scores of every calibrated entry, given the free scores (``z_free_full``: zero at the
@@ -145,19 +416,67 @@ def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
     values (and the fixed entries and data) at independent scores."""
     import pytensor.tensor as pt
 
-    x = values_of(z_free_full)      # q1, s and the bereikbaarheid inputs: free scores
-    t0, t1 = (_scalar(toevoeging(x, niveau)) for niveau in (0.0, 1.0))
-    q1, s = _scalar(x[Q1]), _scalar(x[SPREIDING])
-    d0, d1 = coordinates[0], coordinates[1]
-    # q1 <= t0 has no coordinates (module docstring): clamped to a finite, vanishing density there, so that a
-    # trajectory reaching it is rejected rather than a NaN spreading through the copula
-    ln_a = pt.log(pt.maximum(q1 - t0, _TINY)) - s * d0
-    ln_excess = ln_a + s * d1          # ln(med - t1), without cancellation
-    med = t1 + pt.exp(ln_excess)
-    ln_med = pt.log(med)
-    zi, log_prior = _solve(z_free_full, chol, {
-        rep.index[MEDIAAN]: (ln_med - rep.log_mu[MEDIAAN]) / rep.log_sigma[MEDIAAN],
-        rep.index[AANBOD]: (ln_a - rep.log_mu[AANBOD]) / rep.log_sigma[AANBOD]})
-    log_jacobian = (2.0 * pt.log(s) + ln_excess - ln_med
-                    - math.log(rep.log_sigma[AANBOD]) - math.log(rep.log_sigma[MEDIAAN]))
-    return zi, log_prior + log_jacobian
+    x = _with_grondslag(values_of(z_free_full))     # the free entries' values (the replaced ones are not read)
+    zi, log_density, k = z_free_full, 0.0, 0
+    if rep.sums is not None:
+        sums = rep.sums
+        k = len(sums.coordinates)
+        logs = _sum_logs(sums, coordinates[:k], x)
+        z_sums = _matvec(sums.whiten, (logs - sums.log_mu) / sums.log_sigma)
+        zi = pt.set_subtensor(zi[sums.index], z_sums)
+        log_density = log_density - 0.5 * pt.sum(z_sums ** 2)    # the Jacobian is constant
+        sum_values = pt.exp(logs)
+        x.update({n: sum_values[j:j + 1] for j, n in enumerate(sums.names)})
+    if rep.capaciteit is not None:
+        cap = rep.capaciteit
+        per_level = _bereikbaarheid(x, pt.constant(np.array([niveau for _, niveau in _LEVELS])))
+        t0, t1 = per_level[_TOEVOEGING][0], per_level[_TOEVOEGING][1]
+        kosten = _scalar(per_level[_GEMIDDELD]) * _scalar(_households(x))
+        s = _scalar(x[SPREIDING])
+        ln_t0, ln_t1, d0 = coordinates[k], coordinates[k + 1], coordinates[k + 2]
+        # the shortfall per household at the Q1 norm today is (q1 - t0) * G(d0, s), G the kernel's own closed form
+        ln_r0 = ln_t0 - pt.log(kosten) - _ln_g(d0, s)
+        q1 = t0 + pt.exp(ln_r0)
+        ln_a = ln_r0 - s * d0
+        # at the median norm today a * exp(psi(d1)); d1 solves psi(d1) = ln_t1 - ln(kosten) - ln a
+        d1 = _solve_psi(ln_t1 - pt.log(kosten) - ln_a, s)
+        ln_excess = ln_a + s * d1          # ln(med - t1), without cancellation
+        med = t1 + pt.exp(ln_excess)
+        ln_q1, ln_med = pt.log(q1), pt.log(med)
+        zi, log_prior = _solve(zi, chol, {
+            cap.index[Q1]: (ln_q1 - cap.log_mu[Q1]) / cap.log_sigma[Q1],
+            cap.index[MEDIAAN]: (ln_med - cap.log_mu[MEDIAAN]) / cap.log_sigma[MEDIAAN],
+            cap.index[AANBOD]: (ln_a - cap.log_mu[AANBOD]) / cap.log_sigma[AANBOD]})
+        # (ln_t0, d0) -> (ln(q1 - t0), ln a): s; -> ln q1: (q1 - t0)/q1; ln_t1 -> d1: 1/psi'(d1) = G/(s Phi(d1));
+        # d1 -> ln med: s (med - t1)/med
+        log_jacobian = (pt.log(s) + ln_r0 - ln_q1 + _ln_g(d1, s) - log_ndtr(d1) + ln_excess - ln_med
+                        - sum(math.log(cap.log_sigma[n]) for n in (Q1, MEDIAAN, AANBOD)))
+        log_density = log_density + log_prior + log_jacobian
+    # the recovered scores kept finite (an infinite one would turn the copula's product into NaN everywhere): beyond
+    # |z| = Z_MAX the prior density is below e^-(10^5), a region no trajectory that is accepted reaches
+    return pt.clip(zi, -Z_MAX, Z_MAX), log_density
+
+
+def coordinates_of(rep: Reparametrisation, values: Mapping) -> np.ndarray | None:
+    """The coordinates of the entries' ``values`` (numbers; with the data): the forward map that :func:`scores`
+    inverts. None where there are none (module docstring: no shortfall at a norm level today)."""
+    out = []
+    x = _with_grondslag({k: float(np.asarray(v).reshape(-1)[0]) if np.ndim(v) else float(v)
+                         for k, v in values.items()})
+    if rep.sums is not None:
+        sums = rep.sums
+        logs = np.log([x[n] for n in sums.names])
+        weights = np.zeros(len(logs))
+        for where, log_w in _weights(sums, x, np.array, np.log):
+            weights[where] = log_w
+        out += list(sums.totals.T @ sums.log_sums(logs, weights)) + list(sums.contrasts.T @ logs)
+    if rep.capaciteit is not None:
+        t0, t1 = (float(toevoeging(x, niveau)) for _, niveau in _LEVELS)
+        r0, excess = x[Q1] - t0, x[MEDIAAN] - t1
+        if not (r0 > 0.0 and excess > 0.0):
+            return None
+        s, a = x[SPREIDING], x[AANBOD]
+        kosten = float(_bereikbaarheid(x, 0.0)[_GEMIDDELD]) * float(_households(x))
+        out += [math.log(kosten * float(tekort_verwacht(r0, a, s, 0.0))),
+                math.log(kosten * float(tekort_verwacht(x[MEDIAAN], a, s, t1))), math.log(r0 / a) / s]
+    return np.array(out)

@@ -46,7 +46,9 @@ class Config:
     """A sampler configuration: chains × (tune + draws) NUTS steps at ``target_accept``, judged by ``thresholds``.
 
     ``sampler`` (:data:`SAMPLERS`): ``nutpie`` (nutpie's NUTS on the PyMC model, numba backend; its own mass-matrix
-    adaptation, ``init`` unused) or ``pymc`` (PyMC's NUTS with the dense mass matrix of ``init``). ``max_treedepth``
+    adaptation, ``init`` unused; ``low_rank``: its diagonal mass matrix with a low-rank correction, which adapts to
+    the posterior's correlations, instead of the diagonal alone) or ``pymc`` (PyMC's NUTS with the dense mass matrix
+    of ``init``; ``low_rank`` unused). ``max_treedepth``
     caps each NUTS trajectory at 2**max_treedepth leapfrog steps (the samplers' default 10). The shipped
     configurations keep the default; a cap makes a run cheaper and its chains mix worse, so it suits runs whose
     posterior nobody uses (the tests of the job's plumbing)."""
@@ -60,6 +62,7 @@ class Config:
     max_treedepth: int = 10
     thresholds: Thresholds = field(default_factory=Thresholds)
     sampler: str = "nutpie"
+    low_rank: bool = True
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -68,15 +71,15 @@ class Config:
 
 
 #: The samplers a configuration can name, with what the manifest calls them. nutpie is the default: on this
-#: project's 2-core machine, quick configuration, the same model (bench/samplers.py, issue #16) it sampled in 178 s
-#: against PyMC's 608 s, with 0 divergences against 3.
+#: project's 2-core machine, full configuration, the same model (bench/samplers.py, issue #16) it is the fastest of
+#: those that pass the diagnostics (the closing note of issue #16 has the table).
 SAMPLERS = {"nutpie": "nutpie NUTS (numba backend)", "pymc": "PyMC NUTS"}
 
 
-#: The full configuration: 4 chains × 1000 draws after 2000 tuning steps. With 1000 tuning steps the model of issue
-#: #17 (households from KWB 2025, no household prior) ended with 1 divergence in each of seeds 1 and 2, in the far
-#: tail of the meeting-place norms (z +4.1, +3.5); with 2000 steps (a longer mass-matrix adaptation) both seeds had
-#: 0 divergences (max R-hat 1.008 / 1.005, min ESS bulk 643 / 480, tail 1007 / 827), at about 1.4 times the time.
+#: The full configuration: 4 chains × 1000 draws after 2000 tuning steps, nutpie with the low-rank mass matrix.
+#: Measured on this machine (2026-12-02, the reparametrised model of issue #16, seed 1): about 17 leapfrog steps
+#: per draw, max R-hat 1.005, min ESS bulk 686, tail 670, 0 divergences. With 1000 tuning steps seed 1 ended at
+#: max R-hat 1.013 (``aandeel_kwetsbare_woningen``), seed 2 passed: the longer adaptation is kept.
 FULL = Config("full", draws=1000, tune=2000, chains=4, target_accept=0.95)
 #: The reduced configuration (``--quick``, the notebook): 4 chains × 500 draws after 1000 tuning steps, the same
 #: thresholds. Four chains, not two: with ~90 parameters the largest R-hat of 2 × 500 well-mixed draws exceeds 1.01
@@ -85,10 +88,10 @@ FULL = Config("full", draws=1000, tune=2000, chains=4, target_accept=0.95)
 QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95)
 CONFIGS = {c.name: c for c in (FULL, QUICK)}
 
-#: Seconds per NUTS iteration per core, a floor for estimates: measured on this project's 2-core machine, the quick
-#: configuration (4 × 1500 iterations on 2 cores) samples in about 190 s (0.063 s per iteration per core); a third
-#: of that, so that an estimate never refuses a run that would finish in time.
-SECONDS_PER_ITERATION = 0.02
+#: Seconds per NUTS iteration per core, a floor for estimates: measured on this project's 2-core machine, the full
+#: configuration (4 × 3000 iterations on 2 cores) samples in about 30 s (0.005 s per iteration per core, 2026-12-02);
+#: less than half of that, so that an estimate never refuses a run that would finish in time.
+SECONDS_PER_ITERATION = 0.002
 
 
 def cost(config: Config, n_parameters: int, n_figures: int, cores: int, prior_draws: int = 2000) -> tuple[float, float]:
@@ -204,12 +207,13 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
 def sample_nutpie(model, config: Config, seed: int, cores: int, progressbar: bool = False, **settings):
     """nutpie's NUTS on ``model`` (numba backend) in ``config``: the trace, with the sample stats under the names
     :func:`diagnose` reads, and the seconds its compilation took. ``settings``: more of nutpie's (e.g.
-    ``low_rank_modified_mass_matrix=True``, bench/samplers.py)."""
+    ``low_rank_modified_mass_matrix=False``, bench/samplers.py), over those of ``config``."""
     import nutpie
 
     t = time.perf_counter()
     compiled = nutpie.compile_pymc_model(model, backend="numba")
     t_compile = time.perf_counter() - t
+    settings = {"low_rank_modified_mass_matrix": config.low_rank, **settings}
     idata = nutpie.sample(compiled, draws=config.draws, tune=config.tune, chains=config.chains, cores=cores,
                           seed=seed, progress_bar=progressbar, save_warmup=False,
                           target_accept=config.target_accept, maxdepth=config.max_treedepth, **settings)

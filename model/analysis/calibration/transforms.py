@@ -24,7 +24,7 @@ def _ndtr(z):
     return 0.5 * pt.erfc(-z / math.sqrt(2.0))
 
 
-def _log_ndtr(z):
+def log_ndtr(z):
     """log Phi(z), accurate in both tails (both branches see only their own safe half of z)."""
     import pytensor.tensor as pt
 
@@ -54,10 +54,12 @@ def _family_values(family: str, zi, ms):
     if family in TABLE_FAMILIES:
         tables = pt.constant(np.stack([np.asarray(m.table, dtype=np.float64) for m in ms]))
         t = pt.clip((zi + TABLE_Z_MAX) / TABLE_DZ, 0.0, float(TABLE_LEN - 1))
+        t = pt.switch(pt.isnan(t), 0.0, t)    # a NaN score gives a NaN density (below), not an index out of bounds
+        nan = pt.switch(pt.isnan(zi), np.nan, 0.0)
         k = pt.minimum(pt.cast(pt.floor(t), "int64"), TABLE_LEN - 2)
         rows = np.arange(len(ms), dtype="int64")
         lo = tables[rows, k]
-        return lo + (t - k) * (tables[rows, k + 1] - lo)
+        return lo + (t - k) * (tables[rows, k + 1] - lo) + nan
     if family == "triangular":
         a, c, b = _column(ms, 0), _column(ms, 1), _column(ms, 2)
         u, v = _ndtr(zi), _ndtr(-zi)
@@ -68,7 +70,7 @@ def _family_values(family: str, zi, ms):
         for j, m in enumerate(ms):   # one per bounds pattern: the families' closed forms differ by bounds
             a1, a2, a3, lo, hi = (float(p) for p in m.params)
             z = zi[j]
-            logit = _log_ndtr(z) - _log_ndtr(-z)
+            logit = log_ndtr(z) - log_ndtr(-z)
             mm = a1 + a2 * logit + a3 * (_ndtr(z) - 0.5) * logit
             if math.isfinite(lo) and math.isfinite(hi):
                 pieces.append(lo + (hi - lo) * pt.sigmoid(mm))
