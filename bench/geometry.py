@@ -5,8 +5,8 @@ the sampler's own coordinates (finite differences of PyMC's gradient), whitened 
 coordinates (what a dense mass matrix learns). For a Gaussian posterior every eigenvalue of the whitened Hessian is
 1; an eigenvalue k means the posterior is locally sqrt(k) times narrower in that direction than it is overall, and
 NUTS's step must shrink to that width. Printed per draw: the largest eigenvalues and the coordinates of the top
-direction (the sampler's coordinates: the entries' independent normal scores, or ``d_capaciteit`` where the model
-is reparametrised, ``model.analysis.calibration.reparametrisation``), divergent draws marked.
+direction (the sampler's coordinates: the entries' independent normal scores, and the ``coordinaten`` where the
+model is reparametrised, ``model.analysis.calibration.reparametrisation``), divergent draws marked.
 
     python bench/geometry.py runs/kalibratie-full-...        # the run's own model (reparametrised or not)
     python bench/geometry.py RUN --points 12 --plain         # the model in the entries' own scores

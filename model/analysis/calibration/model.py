@@ -8,8 +8,8 @@
 * the kernels are the registry's plain functions (``model.deelopgaven.registry.evaluate``) applied to PyTensor
   variables; data quantities (CBS) are constants;
 * what NUTS samples (``reparametrise=True``, as :func:`model.analysis.calibration.sampling.sample` builds it): the
-  same scores, except that the capaciteit ridge is sampled in its own coordinates, an exact change of variables
-  (``model.analysis.calibration.reparametrisation``).
+  same scores, except that the sums the figures pin and the capaciteit shortfalls are sampled in their own
+  coordinates, exact changes of variables (``model.analysis.calibration.reparametrisation``).
 
 Observations. ``model.spec.published.PUBLISHED`` is the one table of the report's printed figures. Each row
 names the model quantity it measures and the *setting* of the band entries (``normniveau``, ``vraagjaar``) at
@@ -128,7 +128,7 @@ class ModelInfo:
     figures: tuple[Figure, ...]
     printed: np.ndarray
     settings: tuple[str, ...]
-    reparametrised: bool = False    # the capaciteit coordinates (model.analysis.calibration.reparametrisation)
+    reparametrised: bool = False    # the sum and capaciteit coordinates (model.analysis.calibration.reparametrisation)
 
 
 def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None,
@@ -144,7 +144,7 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
     band entries drawn from their own priors, as the engine does. ``printed`` replaces printed values by figure
     name (e.g. simulated figures).
 
-    ``reparametrise``: sample the capaciteit ridge in its own coordinates where that is exact
+    ``reparametrise``: sample the pinned sums and the capaciteit shortfalls in their own coordinates where that is exact
     (:mod:`model.analysis.calibration.reparametrisation`): the variables ``z_vrij`` [vrij] (the other independent
     scores) and ``coordinaten`` [coordinaat] with a potential, ``z_onafhankelijk`` then a deterministic of them.
     The same prior and posterior; NUTS's geometry differs. Such a model has no generative prior (its

@@ -3,46 +3,54 @@
 Why. In the entries' own normal scores the posterior holds thin curved ridges whose width changes along them, and
 NUTS must take steps as small as the narrowest place. ``bench/geometry.py`` measures it: the Hessian of the log
 posterior, whitened by the posterior covariance, is the identity for a Gaussian; an eigenvalue k means a direction
-locally sqrt(k) times narrower than the posterior. On a full calibration in the earlier coordinates (only the
-capaciteit ratios below, 2026-12-02) its largest eigenvalue was 195-599 at 12 posterior draws: at 8 along one
-facility's norms (its Q1 and median norm together; which facility changed from draw to draw), at 4 along the
-capaciteit block (``normatief_vastgoed_q1`` against the two ratios). Two changes of variables take both out.
+locally sqrt(k) times narrower than the posterior. On a full calibration in the earlier coordinates (the capaciteit
+ratios alone, 2026-12-02) its largest eigenvalue was 195-599 at 12 posterior draws: at 8 along one facility's norms
+(its Q1 and median norm together; which facility changed from draw to draw), at 4 along the capaciteit block.
+No mass matrix, diagonal or low-rank, fits a ridge that turns. Two changes of variables take them out.
 
-1. The norms in group coordinates. The §3.4 figures pin each group's cost per household, Σ over its facilities of
-   norm × (1 − bereik) × stichtingskosten, at both norm levels. The group's facilities share one prior, so which of
-   them carries the cost is not pinned, and the pinned direction turns with it. The sampler draws, per group
-   (the groups of the bereikbaarheid kernel, found by evaluating it one facility at a time), the log cost of each
-   level (a logsumexp, :meth:`SumGroups.log_sums`) and orthonormal Helmert contrasts of each level's log norms;
-   the two levels' (correlated 0.9 in the prior) as their sum and difference. Back: the contrasts give the log
-   norms up to one shift per level, which the log cost fixes. The map is affine in the log norms but for that
-   shift; its Jacobian is constant (the determinant of [softmax; Helmert] is 1/sqrt n), so the density the
-   coordinates add is the prior of the norms' independent scores (their copula block is closed) alone.
-2. The capaciteit shortfall in its own coordinates. The four §3.5 figures are shortfalls
+1. Pinned sums in sum coordinates. A printed figure pins a sum of lognormal entries times a coefficient: the §3.4
+   groups Σ over their facilities of norm × (1 − bereik) × stichtingskosten at each norm level; leefbaarheid's two
+   kentallen, gezonde toekomst's seven and OV exploitatie's one times their kernel's multiplier (inhabitant-years,
+   ...; :data:`SOM_KENTALLEN`). The entries share one prior, so which of them carries the sum is not pinned, and the
+   pinned direction turns with it. The sampler draws per block the log of its weighted sum (a logsumexp; the
+   weights the kernels' own coefficients, from the free entries: :func:`_weights`) and orthonormal Helmert
+   contrasts of the entries' logs; a facility's two norm levels (correlated 0.9 in the prior) as sums and
+   differences. Back: the contrasts give the logs up to one shift per block, which the log sum fixes. The Jacobian
+   is constant (the determinant of [softmax; Helmert] is 1/sqrt n), so the density the coordinates add is the prior
+   of the entries' independent scores alone. A unit whose copula block is not closed (a score mixing with one
+   outside the units) is left out: herstructurering woningen's and winkels' (the construction-cost factor ties them
+   to the stichtingskosten, which are weights) and with them nieuwbouw's (the same source study).
+2. The capaciteit shortfalls in their own coordinates. The four §3.5 figures are shortfalls
    ``T(r) = H·K·E[(r − a·e^{sZ})⁺]`` at ``r = q1 − t₀``, ``q1·(1+g) − t₀``, ``med − t₁`` and ``med·(1+g) − t₁``
    (H: households; K: the mean stichtingskosten; q1, med: the normative floor space at the Q1 and median norm; a:
    the median supply; s: its spread between municipalities; t₀, t₁: the floor space bereikbaarheid adds at the two
-   norm levels; per household). The sampler draws, instead of the scores of q1, med and a, ``ℓ = ln T(q1 − t₀)``,
-   ``d₀ = ln((q1 − t₀)/a)/s`` and ``d₁ = ln((med − t₁)/a)/s``, which the figures pin whatever ``s`` and K are. With
-   ``T(r) = H·K·r·G(d, s)`` (G the kernel's closed form at r = 1): ``q1 = t₀ + e^ℓ/(H·K·G(d₀, s))``,
-   ``a = (q1 − t₀)·e^{−s·d₀}``, ``med = t₁ + a·e^{s·d₁}``. The density added: the prior of the recovered
-   independent scores (the block of q1, med and a is closed, q1 first) times the Jacobian
-   ``s·((q1 − t₀)/q1)·(s·(med − t₁)/med)/(σ_q1·σ_a·σ_med)`` (the map is triangular). Points with ``q1 ≤ t₀`` or
-   ``med ≤ t₁`` (no shortfall at a norm level today, which gives zero likelihood to the printed shortfalls) have
-   no coordinates and are left out.
+   norm levels; per household). With ``T(r) = H·K·a·exp(psi(d))``, ``d = ln(r/a)/s`` and ``psi(d) = s·d + ln G(d, s)``
+   (G the kernel's closed form at r = 1), the sampler draws, instead of the scores of q1, med and a, the logs of
+   the two shortfalls today ``ℓ₀ = ln T(q1 − t₀)``, ``ℓ₁ = ln T(med − t₁)`` and ``d₀``. Back: ``q1 = t₀ +
+   e^{ℓ₀}/(H·K·G(d₀, s))``, ``a = (q1 − t₀)·e^{−s·d₀}``, d₁ the root of ``psi(d₁) = ℓ₁ − ln(H·K·a)`` (Newton's method,
+   :func:`_solve_psi`), ``med = t₁ + a·e^{s·d₁}``. The density added: the prior of the recovered independent
+   scores (the block of q1, med and a is closed, q1 first) times the Jacobian of the (triangular) map,
+   ``s·((q1 − t₀)/q1)·(1/psi'(d₁))·(s·(med − t₁)/med)/(σ_q1·σ_a·σ_med)``. Points with ``q1 ≤ t₀`` or ``med ≤ t₁``
+   (no shortfall at a norm level today, which gives zero likelihood to the printed shortfalls) have no
+   coordinates and are left out.
 
 The prior and the posterior are those of the entries' own scores; only NUTS's geometry differs
-(``tests/analysis/test_reparametrisation.py`` checks both maps by a round trip and the densities against finite
-differences).
+(``tests/analysis/test_reparametrisation.py``: the coordinates against the registry's lines, a round trip, the
+densities against finite-difference Jacobians, the gradient against finite differences). Measured with both, on
+the full configuration (seed 1, 2026-12-02): the largest whitened curvature of the sums and the norms fell to
+6-26; the capaciteit block stayed at 38-1002 with the ratios alone, which the second shortfall coordinate took
+out; with nutpie's low-rank mass matrix NUTS took 17 leapfrog steps per draw at steps of 0.22 (366 and 0.05
+before) and the run passed its diagnostics (closing note of issue #16).
 
 Tried and dropped. The norms as the log of one cost sum and centred log shares (2026-11): the shares then coupled
-with the ``bereik`` entries through ``ln(1 − bereik)`` (steps of 0.011). The group coordinates of 1. with the
-capaciteit coordinates of that day (``d₀``, ``d₁`` in place of med and a, q1 free; 2026-12-02, written with one
-graph operation per entry): 427 leapfrog steps per draw against 366, no larger steps (the capaciteit block, then
-the narrowest, bounds them), twice the gradient cost and a 340 s numba compile on a cold cache.
+with the ``bereik`` entries through ``ln(1 − bereik)`` (steps of 0.011). The norm groups of 1. alone, with the
+capaciteit ratios (2026-12-02, one graph operation per entry): 427 steps per draw against 366, the step bounded
+by the capaciteit block. The Newton steps for d₁ written out (12 nested steps fused into one elementwise
+expression): numba had not compiled them after 15 minutes; they run in a scan.
 
-When. Each part only where it is exact and a figure it concerns is observed: the norms (every one of the
-bereikbaarheid kernel) calibrated and lognormal, their copula block closed; q1, med and a calibrated and lognormal,
-their block closed with q1 first and on its own. Otherwise :func:`plan` leaves that part out (None: both).
+When. Each part only where it is exact and a figure it concerns is observed: the entries of a unit calibrated and
+lognormal, their copula block closed; q1, med and a calibrated and lognormal, their block closed with q1 first and
+on its own. Otherwise :func:`plan` leaves that part out (None: both).
 """
 
 from __future__ import annotations
@@ -54,12 +62,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy.linalg import helmert
 
-from model.analysis.calibration.transforms import log_ndtr
 
 from model.deelopgaven import arguments
 from model.deelopgaven.bereikbaarheid import DEELOPGAVE as BEREIKBAARHEID
 from model.deelopgaven.bereikbaarheid import _kosten, bereikbaarheid
 from model.deelopgaven.capaciteit import tekort_verwacht
+from model.deelopgaven.kernels import normaal_cdf
 from model.deelopgaven.grondslag import DEELOPGAVE as GRONDSLAG
 from model.deelopgaven.grondslag import grondslag
 from model.deelopgaven.registry import by_name
@@ -386,6 +394,13 @@ def _ln_g(d, s):
     return pt.log(pt.maximum(tekort_verwacht(1.0, pt.exp(-s * d), s, 0.0), _TINY))
 
 
+def _ln_phi(d):
+    """ln Phi(d), floored far in the lower tail (no erfcx: numba cannot cache a function that calls it)."""
+    import pytensor.tensor as pt
+
+    return pt.log(pt.maximum(normaal_cdf(d), _TINY))
+
+
 def _solve_psi(target, s):
     """The d with psi(d) = s·d + ln G(d, s) = ``target`` (psi increasing and concave, psi(d) <= s·d): Newton's
     method from target/s, left of the root, from where it converges monotonically (:data:`NEWTON_STEPS` steps;
@@ -397,7 +412,7 @@ def _solve_psi(target, s):
 
     def step(d, target, s):
         # psi'(d) = s Phi(d) / G(d, s), its inverse in logs (finite far in both tails)
-        return d - (s * d + _ln_g(d, s) - target) * pt.exp(_ln_g(d, s) - log_ndtr(d)) / s
+        return d - (s * d + _ln_g(d, s) - target) * pt.exp(_ln_g(d, s) - _ln_phi(d)) / s
 
     # a loop (scan), not the steps written out: fused into one elementwise expression, 12 nested steps took
     # numba's compiler more than 15 minutes
@@ -449,7 +464,7 @@ def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
             cap.index[AANBOD]: (ln_a - cap.log_mu[AANBOD]) / cap.log_sigma[AANBOD]})
         # (ln_t0, d0) -> (ln(q1 - t0), ln a): s; -> ln q1: (q1 - t0)/q1; ln_t1 -> d1: 1/psi'(d1) = G/(s Phi(d1));
         # d1 -> ln med: s (med - t1)/med
-        log_jacobian = (pt.log(s) + ln_r0 - ln_q1 + _ln_g(d1, s) - log_ndtr(d1) + ln_excess - ln_med
+        log_jacobian = (pt.log(s) + ln_r0 - ln_q1 + _ln_g(d1, s) - _ln_phi(d1) + ln_excess - ln_med
                         - sum(math.log(cap.log_sigma[n]) for n in (Q1, MEDIAAN, AANBOD)))
         log_density = log_density + log_prior + log_jacobian
     # the recovered scores kept finite (an infinite one would turn the copula's product into NaN everywhere): beyond

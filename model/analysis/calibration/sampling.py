@@ -1,10 +1,11 @@
 """Sampling the calibration model with NUTS (nutpie by default, or PyMC's) and judging the result with ArviZ.
 
 :func:`sample` runs NUTS (:data:`SAMPLERS`; the configuration's ``sampler``) on the latent scores of all non-fixed
-entries (entries no figure depends on keep their prior; the capaciteit ridge in its own coordinates,
-:mod:`model.analysis.calibration.reparametrisation`); PyMC's NUTS with a dense mass matrix (``jitter+adapt_full``:
-the printed totals pin down sums and products of many entries, narrow ridges not aligned with any one axis),
-nutpie with its own adaptation. It checks R-hat, bulk and tail ESS and divergences
+entries (entries no figure depends on keep their prior; the pinned sums and the capaciteit shortfalls in their own
+coordinates, :mod:`model.analysis.calibration.reparametrisation`); PyMC's NUTS with a dense mass matrix
+(``jitter+adapt_full``: the printed totals pin down sums and products of many entries, narrow ridges not aligned
+with any one axis), nutpie with its own adaptation of a diagonal mass matrix with a low-rank correction (the same
+reason). It checks R-hat, bulk and tail ESS and divergences
 (:func:`diagnose`). A run that fails its diagnostics is marked not usable, with a message naming each failed
 check and its worst parameter.
 

@@ -54,12 +54,13 @@ def _family_values(family: str, zi, ms):
     if family in TABLE_FAMILIES:
         tables = pt.constant(np.stack([np.asarray(m.table, dtype=np.float64) for m in ms]))
         t = pt.clip((zi + TABLE_Z_MAX) / TABLE_DZ, 0.0, float(TABLE_LEN - 1))
-        t = pt.switch(pt.isnan(t), 0.0, t)    # a NaN score gives a NaN density (below), not an index out of bounds
-        nan = pt.switch(pt.isnan(zi), np.nan, 0.0)
+        # a NaN score gives a NaN log density (its normal prior), not an index out of bounds (no NaN constant: it
+        # would never equal itself, and PyTensor's numba cache would miss every time)
+        t = pt.switch(pt.isnan(t), 0.0, t)
         k = pt.minimum(pt.cast(pt.floor(t), "int64"), TABLE_LEN - 2)
         rows = np.arange(len(ms), dtype="int64")
         lo = tables[rows, k]
-        return lo + (t - k) * (tables[rows, k + 1] - lo) + nan
+        return lo + (t - k) * (tables[rows, k + 1] - lo)
     if family == "triangular":
         a, c, b = _column(ms, 0), _column(ms, 1), _column(ms, 2)
         u, v = _ndtr(zi), _ndtr(-zi)
