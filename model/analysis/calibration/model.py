@@ -196,7 +196,8 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
         if rep is None:
             z_indep = pm.Normal("z_onafhankelijk", 0.0, 1.0, dims="parameter")
         else:
-            # the norms and the capaciteit ridge in their own coordinates (model.analysis.calibration.reparametrisation)
+            # the pinned sums and the capaciteit shortfalls in their own coordinates
+            # (model.analysis.calibration.reparametrisation)
             free = [i for i in range(len(names)) if i not in rep.replaced]
             model.add_coord("vrij", [names[i] for i in free])
             model.add_coord("coordinaat", list(rep.coordinates))

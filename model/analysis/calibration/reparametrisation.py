@@ -81,7 +81,8 @@ SPREIDING = "aanbod_spreiding_tussen_gemeenten"
 #: kentallen of the deelopgaven the report prints (the multiplier, e.g. inhabitant-years or dwellings, is the rest
 #: of the kernel). Bereikbaarheid's norms are added per §3.4 group (:func:`groups`), each weighted by its own cost.
 SOM_KENTALLEN = {
-    "leefbaarheid_veiligheid": ("kental_openbare_ruimte_per_inwoner_per_jaar", "kental_veiligheid_per_inwoner_per_jaar"),
+    "leefbaarheid_veiligheid": ("kental_openbare_ruimte_per_inwoner_per_jaar",
+                                "kental_veiligheid_per_inwoner_per_jaar"),
     "gezonde_toekomst": ("kental_werk_inkomen_per_inwoner_per_jaar", "kental_onderwijs_per_inwoner_per_jaar",
                          "kental_hulpverlening_per_inwoner_per_jaar", "kental_gezondheid_zorg_per_inwoner_per_jaar",
                          "kental_opvoeding_per_inwoner_per_jaar", "kental_participatie_per_inwoner_per_jaar",
