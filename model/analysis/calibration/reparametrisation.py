@@ -62,14 +62,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy.linalg import helmert
 
-
 from model.deelopgaven import arguments
 from model.deelopgaven.bereikbaarheid import DEELOPGAVE as BEREIKBAARHEID
 from model.deelopgaven.bereikbaarheid import _kosten, bereikbaarheid
 from model.deelopgaven.capaciteit import tekort_verwacht
-from model.deelopgaven.kernels import normaal_cdf
 from model.deelopgaven.grondslag import DEELOPGAVE as GRONDSLAG
 from model.deelopgaven.grondslag import grondslag
+from model.deelopgaven.kernels import normaal_cdf
 from model.deelopgaven.registry import by_name
 from model.spec.fitting import Marginal
 
@@ -112,7 +111,6 @@ def _line_index(deelopgave, name: str) -> int:
 #: The kernels' outputs the maps read, by the name of their line (one definition: the records).
 _TOEVOEGING = _line_index(BEREIKBAARHEID, "bereikbaarheid_toevoeging_m2_per_huishouden")
 _GEMIDDELD = _line_index(BEREIKBAARHEID, "stichtingskosten_gemiddeld")
-_HUISHOUDENS = _line_index(GRONDSLAG, "huishoudens_npvr")
 
 
 def facilities() -> tuple[str, ...]:
@@ -310,10 +308,6 @@ def toevoeging(values: Mapping, normniveau: float):
     return _bereikbaarheid(values, normniveau)[_TOEVOEGING]
 
 
-def _households(values: Mapping):
-    return grondslag(**{n: values[n] for n in arguments(grondslag)})[_HUISHOUDENS]
-
-
 def _multiplier(deelopgave: str, entries: Sequence[str], values: Mapping):
     """The coefficient of the sum of ``entries`` in the deelopgave's cost lines: the kernel's lines (not the
     auxiliary ones) with the first entry at 1 and the others at 0."""
@@ -447,7 +441,7 @@ def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
         cap = rep.capaciteit
         per_level = _bereikbaarheid(x, pt.constant(np.array([niveau for _, niveau in _LEVELS])))
         t0, t1 = per_level[_TOEVOEGING][0], per_level[_TOEVOEGING][1]
-        kosten = _scalar(per_level[_GEMIDDELD]) * _scalar(_households(x))
+        kosten = _scalar(per_level[_GEMIDDELD]) * _scalar(x["huishoudens_npvr"])
         s = _scalar(x[SPREIDING])
         ln_t0, ln_t1, d0 = coordinates[k], coordinates[k + 1], coordinates[k + 2]
         # the shortfall per household at the Q1 norm today is (q1 - t0) * G(d0, s), G the kernel's own closed form
@@ -492,7 +486,7 @@ def coordinates_of(rep: Reparametrisation, values: Mapping) -> np.ndarray | None
         if not (r0 > 0.0 and excess > 0.0):
             return None
         s, a = x[SPREIDING], x[AANBOD]
-        kosten = float(_bereikbaarheid(x, 0.0)[_GEMIDDELD]) * float(_households(x))
+        kosten = float(_bereikbaarheid(x, 0.0)[_GEMIDDELD]) * float(x["huishoudens_npvr"])
         out += [math.log(kosten * float(tekort_verwacht(r0, a, s, 0.0))),
                 math.log(kosten * float(tekort_verwacht(x[MEDIAAN], a, s, t1))), math.log(r0 / a) / s]
     return np.array(out)
