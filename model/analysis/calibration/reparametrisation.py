@@ -32,7 +32,8 @@ No mass matrix, diagonal or low-rank, fits a ridge that turns. Two changes of va
    scores (the block of q1, med and a is closed, q1 first) times the Jacobian of the (triangular) map,
    ``s·((q1 − t₀)/q1)·(1/psi'(d₁))·(s·(med − t₁)/med)/(σ_q1·σ_a·σ_med)``. Points with ``q1 ≤ t₀`` or ``med ≤ t₁``
    (no shortfall at a norm level today, which gives zero likelihood to the printed shortfalls) have no
-   coordinates and are left out.
+   coordinates and are left out; so are those with d₀ or d₁ below :data:`D_MIN` (a shortfall e^-450 of the
+   printed ones), where the reparametrised density is zero.
 
 The prior and the posterior are those of the entries' own scores; only NUTS's geometry differs
 (``tests/analysis/test_reparametrisation.py``: the coordinates against the registry's lines, a round trip, the
@@ -93,8 +94,14 @@ SOM_KENTALLEN = {
 }
 #: The capaciteit coordinates, in this order (after the sum coordinates).
 CAPACITEIT_COORDINATES = ("ln_tekort_q1_nu", "ln_tekort_mediaan_nu", "d_q1_nu")
-#: Newton steps for d at the median norm (:func:`_solve_psi`): from its start at target/s, 10 steps reach the root
-#: to 1e-14 for s in [0.05, 3] and the root in [-4, 6] (numpy, 2026-12-02); two more for margin.
+#: The domain of d at both norm levels: d >= D_MIN. Below it Phi(d - s) nears underflow (Phi(-37.5) is the smallest
+#: normal double) and Newton's method would be run on a floored ln G; a shortfall there is about Phi(-30) ~ 1e-198
+#: times the supply, e^-450 of the printed ones, so the likelihood of every printed shortfall is zero to double
+#: precision. The reparametrised model gives it density zero (:func:`scores`); it has no coordinates.
+D_MIN = -30.0
+#: Newton steps for d at the median norm (:func:`_solve_psi`): from its start at max(target/s, D_MIN), 10 steps reach
+#: the root to 1e-11 for s in [0.03, 3.5] and the root in [D_MIN, 8] (numpy, a 200 x 400 grid, 2026-12-02); two
+#: more for margin.
 NEWTON_STEPS = 12
 #: Bound of a recovered independent score (:func:`scores`).
 Z_MAX = 500.0
@@ -398,9 +405,14 @@ def _ln_phi(d):
 
 def _solve_psi(target, s):
     """The d with psi(d) = s·d + ln G(d, s) = ``target`` (psi increasing and concave, psi(d) <= s·d): Newton's
-    method from target/s, left of the root, from where it converges monotonically (:data:`NEWTON_STEPS` steps;
-    ``tests/analysis/test_reparametrisation.py`` checks the round trip). The derivative is that of the root (the
-    implicit function theorem): one more Newton step on the converged value, differentiated with that value held."""
+    method from max(target/s, :data:`D_MIN`), left of a root in the domain, from where it converges monotonically
+    (:data:`NEWTON_STEPS` steps, each kept in the domain; ``tests/analysis/test_reparametrisation.py`` checks the
+    round trip). The derivative is that of the root (the implicit function theorem): one more Newton step on the
+    converged value, differentiated with that value held. A root below D_MIN gives a result below it: the steps
+    stay at D_MIN, where psi > target, and the last step goes left.
+
+    Why the floor: from target/s far in the left tail (small s; Phi(target/s) underflows), the floored ln G made
+    the first step overshoot by 1e35-1e109 and the iteration diverge (about 2% of prior draws, 2026-12-02)."""
     import pytensor
     import pytensor.tensor as pt
     from pytensor.gradient import disconnected_grad
@@ -412,7 +424,8 @@ def _solve_psi(target, s):
     # a loop (scan), not the steps written out: fused into one elementwise expression, 12 nested steps took
     # numba's compiler more than 15 minutes
     held_target, held_s = disconnected_grad(target), disconnected_grad(s)
-    steps = pytensor.scan(lambda d, t, sp: step(d, t, sp), outputs_info=[held_target / held_s],
+    steps = pytensor.scan(lambda d, t, sp: pt.maximum(step(d, t, sp), D_MIN),
+                          outputs_info=[pt.maximum(held_target / held_s, D_MIN)],
                           non_sequences=[held_target, held_s], n_steps=NEWTON_STEPS, return_updates=False)
     d = steps[-1]
     return step(disconnected_grad(d), target, s)
@@ -461,7 +474,9 @@ def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
         # d1 -> ln med: s (med - t1)/med
         log_jacobian = (pt.log(s) + ln_r0 - ln_q1 + _ln_g(d1, s) - _ln_phi(d1) + ln_excess - ln_med
                         - sum(math.log(cap.log_sigma[n]) for n in (Q1, MEDIAAN, AANBOD)))
-        log_density = log_density + log_prior + log_jacobian
+        # outside the domain of d (D_MIN) the density is zero
+        log_density = pt.switch(pt.ge(d0, D_MIN) & pt.ge(d1, D_MIN), log_density + log_prior + log_jacobian,
+                                -np.inf)
     # the recovered scores kept finite (an infinite one would turn the copula's product into NaN everywhere): beyond
     # |z| = Z_MAX the prior density is below e^-(10^5), a region no trajectory that is accepted reaches
     return pt.clip(zi, -Z_MAX, Z_MAX), log_density
@@ -469,7 +484,8 @@ def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
 
 def coordinates_of(rep: Reparametrisation, values: Mapping) -> np.ndarray | None:
     """The coordinates of the entries' ``values`` (numbers; with the data): the forward map that :func:`scores`
-    inverts. None where there are none (module docstring: no shortfall at a norm level today)."""
+    inverts. None where there are none (module docstring: no shortfall at a norm level today, or d below
+    :data:`D_MIN`)."""
     out = []
     x = _with_grondslag({k: float(np.asarray(v).reshape(-1)[0]) if np.ndim(v) else float(v)
                          for k, v in values.items()})
@@ -483,9 +499,9 @@ def coordinates_of(rep: Reparametrisation, values: Mapping) -> np.ndarray | None
     if rep.capaciteit is not None:
         t0, t1 = (float(toevoeging(x, niveau)) for _, niveau in _LEVELS)
         r0, excess = x[Q1] - t0, x[MEDIAAN] - t1
-        if not (r0 > 0.0 and excess > 0.0):
-            return None
         s, a = x[SPREIDING], x[AANBOD]
+        if not (r0 > 0.0 and excess > 0.0 and min(math.log(r0 / a), math.log(excess / a)) / s >= D_MIN):
+            return None
         kosten = float(_bereikbaarheid(x, 0.0)[_GEMIDDELD]) * float(x["huishoudens_npvr"])
         out += [math.log(kosten * float(tekort_verwacht(r0, a, s, 0.0))),
                 math.log(kosten * float(tekort_verwacht(x[MEDIAAN], a, s, t1))), math.log(r0 / a) / s]
