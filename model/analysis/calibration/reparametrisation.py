@@ -413,22 +413,33 @@ def _solve_psi(target, s):
 
     Why the floor: from target/s far in the left tail (small s; Phi(target/s) underflows), the floored ln G made
     the first step overshoot by 1e35-1e109 and the iteration diverge (about 2% of prior draws, 2026-12-02)."""
+    return _newton_step(_held_root()(target, s), target, s)
+
+
+def _newton_step(d, target, s):
+    """One Newton step for psi(d) = ``target``; psi'(d) = s Phi(d) / G(d, s), its inverse in logs (finite far in
+    both tails)."""
+    import pytensor.tensor as pt
+
+    return d - (s * d + _ln_g(d, s) - target) * pt.exp(_ln_g(d, s) - _ln_phi(d)) / s
+
+
+def _held_root():
+    """The Newton iteration of :func:`_solve_psi` as one operation whose gradient is zero (the root "held"): an
+    OpFromGraph, not ``disconnected_grad``, which PyTensor's canonicalisation removes, and nutpie canonicalises the
+    log density before it takes the gradient (then the gradient ran back through all the steps: a second, reverse
+    scan of 20 sequences, 2026-12-02). A loop (scan), not the steps written out: fused into one elementwise
+    expression, 12 nested steps took numba's compiler more than 15 minutes."""
     import pytensor
     import pytensor.tensor as pt
-    from pytensor.gradient import disconnected_grad
+    from pytensor.compile.builders import OpFromGraph
 
-    def step(d, target, s):
-        # psi'(d) = s Phi(d) / G(d, s), its inverse in logs (finite far in both tails)
-        return d - (s * d + _ln_g(d, s) - target) * pt.exp(_ln_g(d, s) - _ln_phi(d)) / s
-
-    # a loop (scan), not the steps written out: fused into one elementwise expression, 12 nested steps took
-    # numba's compiler more than 15 minutes
-    held_target, held_s = disconnected_grad(target), disconnected_grad(s)
-    steps = pytensor.scan(lambda d, t, sp: pt.maximum(step(d, t, sp), D_MIN),
-                          outputs_info=[pt.maximum(held_target / held_s, D_MIN)],
-                          non_sequences=[held_target, held_s], n_steps=NEWTON_STEPS, return_updates=False)
-    d = steps[-1]
-    return step(disconnected_grad(d), target, s)
+    target, s = pt.dscalar("target"), pt.dscalar("s")
+    steps = pytensor.scan(lambda d, t, sp: pt.maximum(_newton_step(d, t, sp), D_MIN),
+                          outputs_info=[pt.maximum(target / s, D_MIN)], non_sequences=[target, s],
+                          n_steps=NEWTON_STEPS, return_updates=False)
+    return OpFromGraph([target, s], [steps[-1]], inline=False, name="newton_psi",
+                       lop_overrides=lambda inputs, outputs, grads: [pt.zeros_like(v) for v in inputs])
 
 
 def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
