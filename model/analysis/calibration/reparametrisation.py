@@ -192,7 +192,7 @@ class Singles:
 
     @property
     def coordinates(self) -> tuple[str, ...]:
-        return tuple(f"ln_som_{u}" for u in self.units)
+        return tuple(_som_coordinate(u) for u in self.units)
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,16 @@ class Reparametrisation:
         return ((() if self.sums is None else self.sums.coordinates)
                 + (() if self.capaciteit is None else CAPACITEIT_COORDINATES)
                 + (() if self.singles is None else self.singles.coordinates))
+
+
+def _som_coordinate(unit: str) -> str:
+    """The name of a unit's log-sum coordinate (one block; the sums and the singles)."""
+    return f"ln_som_{unit}"
+
+
+def _observed(deelopgave: str, observed_quantities: Sequence[str]) -> bool:
+    """A printed figure concerns the deelopgave: its total or one of its lines enters an observed quantity."""
+    return any(f"deelopgave:{deelopgave}" in q or f"lijn:{deelopgave}" in q for q in observed_quantities)
 
 
 def _closed(chol: np.ndarray, block: Sequence[int], inside: set | None = None) -> bool:
@@ -250,7 +260,7 @@ def sum_units() -> dict[str, tuple[str, tuple[tuple[str, ...], ...]]]:
 def _plan_sums(names, marginals, chol, observed_quantities) -> SumGroups | None:
     position = {n: i for i, n in enumerate(names)}
     units = {u: (d, blocks) for u, (d, blocks) in sum_units().items()
-             if any(f"deelopgave:{d}" in q or f"lijn:{d}" in q for q in observed_quantities)
+             if _observed(d, observed_quantities)
              and all(n in position and marginals[n].family == "lognormal" for b in blocks for n in b)}
     while True:     # leave out the units whose copula block would not be closed
         order = [n for _, blocks in units.values() for block in blocks for n in block]
@@ -290,7 +300,7 @@ def _plan_sums(names, marginals, chol, observed_quantities) -> SumGroups | None:
             names_contrasts += [f"contrast_{u}_{i + 1}_{w}" for w in ("som", "verschil") for i in range(k - 1)]
         else:
             totals[blk, blk] = 1.0
-            names_totals.append(f"ln_som_{u}")
+            names_totals.append(_som_coordinate(u))
             names_contrasts += [f"contrast_{u}_{i + 1}" for i in range(k - 1)]
         contrasts[row:row + m * k, col:col + m * (k - 1)] = within
         row, col, blk = row + m * k, col + m * (k - 1), blk + m
@@ -330,7 +340,7 @@ def _plan_singles(names, marginals, chol, observed_quantities, taken: set[int]) 
     units = {d: entries[0] for d, entries in SOM_KENTALLEN.items()
              if len(entries) == 1 and entries[0] in position and position[entries[0]] not in taken
              and marginals[entries[0]].family == "lognormal"
-             and any(f"deelopgave:{d}" in q or f"lijn:{d}" in q for q in observed_quantities)
+             and _observed(d, observed_quantities)
              and set(np.nonzero(nonzero[position[entries[0]], :position[entries[0]]])[0]) <= free}
     while True:     # the multipliers are read at the free scores alone: their arguments mix with no unit's score
         index = [position[n] for n in units.values()]
