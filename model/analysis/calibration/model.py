@@ -183,10 +183,10 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
     rep = reparametrisation.plan(names, marginals, chol, [f.quantity for f in figures]) if reparametrise else None
     ordered = [marginals[n] for n in names]
 
-    def split(vector):
+    def split(vector, which=names):
         # one (1,)-vector per entry; a Split (its gradient is one Join) rather than ~90 scalar index operations
         return {n: pt.specify_shape(part, (1,))
-                for n, part in zip(names, pt.split(vector, [1] * len(names), n_splits=len(names)))}
+                for n, part in zip(which, pt.split(vector, [1] * len(which), n_splits=len(which)))}
 
     def correlate(z_indep):
         # z = chol @ z_indep, written elementwise (no BLAS needed; PyTensor's pip build has none)
@@ -208,8 +208,12 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
                                   initval=start if start is not None else np.zeros(len(rep.coordinates)))
             z0 = pt.set_subtensor(pt.zeros(len(names))[np.asarray(free, dtype="int64")], z_free)
 
-            def values_of(z_indep):
-                return {**fixed, **data, **split(transforms.values(correlate(z_indep), ordered))}
+            def values_of(z_indep, wanted):
+                # only the rows of the copula and the marginals of the entries asked for
+                rows = [i for i, n in enumerate(names) if n in wanted]
+                z_rows = pt.sum(pt.constant(chol[rows]) * z_indep[None, :], axis=1)
+                return {**fixed, **data, **split(transforms.values(z_rows, [ordered[i] for i in rows]),
+                                                 [names[i] for i in rows])}
 
             z_full, log_density = reparametrisation.scores(rep, coordinates, z0, chol, values_of)
             pm.Potential("coordinaten_dichtheid", log_density)

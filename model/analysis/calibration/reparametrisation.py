@@ -391,9 +391,15 @@ def _multiplier(deelopgave: str, entries: Sequence[str], values: Mapping):
     """The coefficient of the sum of ``entries`` in the deelopgave's cost lines: the kernel's lines (not the
     auxiliary ones) with the first entry at 1 and the others at 0."""
     d = by_name(deelopgave)
-    args = {n: values[n] for n in arguments(d.kernel)}
+    args = {n: values[n] for n in arguments(d.kernel) if n not in entries}
     args.update({n: 0.0 for n in entries[1:]}, **{entries[0]: 1.0})
     return sum(v for v, line in zip(d.kernel(**args), d.lines) if not line.hulp)
+
+
+def _reads(kernels, extra: Sequence[str] = (), without: Sequence[str] = ()) -> frozenset[str]:
+    """The entries that ``kernels`` read, with ``extra`` and what the grondslag lines read, less ``without``: the
+    values :func:`scores` asks ``values_of`` for."""
+    return frozenset(arguments(grondslag)).union(extra, *(arguments(k) for k in kernels)) - set(without)
 
 
 def _with_grondslag(values: Mapping) -> dict:
@@ -515,24 +521,34 @@ def _held_root():
 
 
 def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
-           values_of: Callable[[object], Mapping]):
+           values_of: Callable[[object, frozenset[str]], Mapping]):
     """The independent normal scores of every calibrated entry, given the free scores (``z_free_full``: zero at the
     replaced positions) and the sampled ``coordinates`` (:attr:`Reparametrisation.coordinates`), and the log density
-    the coordinates add (the prior of the recovered scores times the Jacobian). ``values_of(z_indep)``: the entries'
-    values (and the fixed entries and data) at independent scores."""
+    the coordinates add (the prior of the recovered scores times the Jacobian). ``values_of(z_indep, names)``: the
+    values of the calibrated entries among ``names`` (and the fixed entries and data) at independent scores; only
+    the entries read here are asked for (each a few graph operations fewer than all of them)."""
     import pytensor.tensor as pt
 
     zi, log_density, k = z_free_full, 0.0, 0
     if rep.singles is not None:
         # first: the free entries that mix with their scores (the stichtingskosten) are read below
         singles = rep.singles
-        x = _with_grondslag(values_of(z_free_full))
+        x = _with_grondslag(values_of(z_free_full, _reads([by_name(d).kernel for d in singles.units],
+                                                           without=singles.names)))
         offset = len(rep.coordinates) - len(singles.names)
         zi, log_prior = _solve(zi, chol, {
             int(i): (coordinates[offset + j] - pt.log(_scalar(_multiplier(d, (n,), x))) - singles.log_mu[j])
             / singles.log_sigma[j] for j, (d, n, i) in enumerate(zip(singles.units, singles.names, singles.index))})
         log_density = log_density + log_prior       # the Jacobian is constant
-    x = _with_grondslag(values_of(zi))      # the free entries' values (the replaced ones are not read)
+    # the free entries' values (the replaced ones are not read)
+    kernels, extra, replaced = [], [], ()
+    if rep.sums is not None:
+        kernels += [by_name(d).kernel for d, _ in rep.sums.common] + ([bereikbaarheid] if any(rep.sums.facility)
+                                                                      else [])
+        replaced = rep.sums.names
+    if rep.capaciteit is not None:
+        kernels, extra = kernels + [bereikbaarheid], [SPREIDING]
+    x = _with_grondslag(values_of(zi, _reads(kernels, extra, without=replaced)))
     if rep.sums is not None:
         sums = rep.sums
         k = len(sums.coordinates)
