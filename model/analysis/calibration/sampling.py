@@ -78,10 +78,11 @@ SAMPLERS = {"nutpie": "nutpie NUTS (numba backend)", "pymc": "PyMC NUTS"}
 
 
 #: The full configuration: 4 chains × 1000 draws after 1000 tuning steps, nutpie with the low-rank mass matrix.
-#: Measured on this machine (2026-12-03, the reparametrised model of issue #16 with its three parts, seeds 1-6, one
-#: process, /tmp experiment): max R-hat 1.0036-1.0049, min ESS bulk 1449-1681, tail 1829-1993, 0 divergences, about
-#: 15 leapfrog steps per draw, sampling 14-16 s. With 500 tuning steps sampling took 8-12 s and seed 4 ended with a
-#: divergence; with 2000 (the earlier setting) 23 s, the same diagnostics.
+#: Measured on this machine (2026-12-03, the reparametrised model of issue #16 with its three parts,
+#: ``python bench/calibration.py --configs full --seeds 1 2 3 4 5 6``): 6 of 6 seeds usable, max R-hat 1.0036-1.0049,
+#: min ESS bulk 1449-1681, tail 1829-1993, 0 divergences, about 15 leapfrog steps per draw, sampling 12-16 s. With
+#: 500 tuning steps (nutpie on the same model, the same seeds) sampling took 8-12 s and seed 4 ended with a
+#: divergence; with 2000 (the setting before) sampling took about 23 s.
 FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95)
 #: The reduced configuration (``--quick``, the notebook): 4 chains × 500 draws after 1000 tuning steps, the same
 #: thresholds. Four chains, not two: with ~90 parameters the largest R-hat of 2 × 500 well-mixed draws exceeds 1.01
@@ -91,8 +92,8 @@ QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95)
 CONFIGS = {c.name: c for c in (FULL, QUICK)}
 
 #: Seconds per NUTS iteration per core, a floor for estimates: measured on this project's 2-core machine, the full
-#: configuration (4 × 3000 iterations on 2 cores) samples in about 30 s (0.005 s per iteration per core, 2026-12-02);
-#: less than half of that, so that an estimate never refuses a run that would finish in time.
+#: configuration (4 × 2000 iterations on 2 cores) samples in about 15 s (0.004 s per iteration per core, 2026-12-03);
+#: about half of that, so that an estimate never refuses a run that would finish in time.
 SECONDS_PER_ITERATION = 0.002
 
 
