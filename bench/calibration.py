@@ -3,6 +3,7 @@ one process (PyTensor's compiled model is cached after the first), one line per 
 
     python bench/calibration.py                       # --quick and the full configuration, seeds 1-5
     python bench/calibration.py --configs quick --seeds 1 2 3 4 5 6 7 8
+    python bench/calibration.py --configs full --tune 500      # a shorter adaptation than the configuration's
 
 A configuration is robust when every seed passes (R-hat < 1.01, bulk and tail ESS > 400, no divergence); the table
 shows by how much, so a configuration that passes narrowly is visible too. Run it on an otherwise idle machine: a
@@ -12,6 +13,7 @@ run takes minutes and uses both cores (the chains run in parallel).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -28,12 +30,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=["quick", "full"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
+    ap.add_argument("--tune", type=int, default=None, help="tuning steps per chain, in place of the configuration's")
     args = ap.parse_args()
     priors = calibration_priors(load_priors()).priors  # the job's prior set: every figure used once
     print(f"{'config':7} {'seed':>4} {'usable':>6} {'max R-hat':>9} {'min ESS bulk':>12} {'min ESS tail':>12} "
           f"{'divergences':>11} {'sampling s':>10} {'total s':>8}")
     for name in args.configs:
-        config = CONFIGS[name]
+        config = CONFIGS[name] if args.tune is None else dataclasses.replace(CONFIGS[name], tune=args.tune)
         results = []
         for seed in args.seeds:
             t = time.perf_counter()
