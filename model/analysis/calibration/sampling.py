@@ -81,8 +81,8 @@ SAMPLERS = {"nutpie": "nutpie NUTS (numba backend)", "pymc": "PyMC NUTS"}
 #: Measured on this machine (2026-12-03, the reparametrised model of issue #16 with its three parts,
 #: ``python bench/calibration.py --configs full --seeds 1 2 3 4 5 6``): 6 of 6 seeds usable, max R-hat 1.0036-1.0049,
 #: min ESS bulk 1449-1681, tail 1829-1993, 0 divergences, about 15 leapfrog steps per draw, sampling 12-16 s. With
-#: 500 tuning steps (nutpie on the same model, the same seeds) sampling took 8-12 s and seed 4 ended with a
-#: divergence; with 2000 (the setting before) sampling took about 23 s.
+#: 500 tuning steps (the same command with ``--tune 500``) sampling took 7-10 s and 5 of 6 were usable: seed 4 ended
+#: with a divergence. With 2000 (the setting before) sampling took about 24 s.
 FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95)
 #: The reduced configuration (``--quick``, the notebook): 4 chains × 500 draws after 1000 tuning steps, the same
 #: thresholds. Four chains, not two: with ~90 parameters the largest R-hat of 2 × 500 well-mixed draws exceeds 1.01
