@@ -30,8 +30,8 @@ then shows
 5. the calibrated Table 1.2 column totals.
 
 It runs a **short demonstration** (2 chains × 100 draws) so that it runs in a few minutes; for real use run
-`python cli.py calibrate` (4 chains × 1000 draws after 1000 tuning steps: about 80 s on 2 cores once its compiled
-code is cached, about 5 minutes the first time on a machine). The run is written to a temporary folder,
+`python cli.py calibrate` (4 chains × 1000 draws after 1000 tuning steps: 1-1.5 minutes on 2 cores once its
+compiled code is cached, 4-5 minutes the first time on a machine). The run is written to a temporary folder,
 so this notebook never changes which run counts as `gekalibreerd`.
 """)
 
@@ -84,8 +84,8 @@ the printed figures pin sums of entries, not which entry carries them. The calib
 capaciteit shortfalls and the totals of herstructurering woningen and winkels in their own coordinates (exact
 changes of variables, `model.analysis.calibration.reparametrisation`), and the full configuration (`python cli.py
 calibrate`, 4 chains × 1000 draws after 1000 tuning steps, nutpie with its low-rank mass matrix) passes its
-diagnostics in about 80 s on a 2-core machine once its compiled code is cached; most of that is compiling,
-sampling takes about 15 s. To keep this notebook short it runs 2 chains × 100 draws after 200 tuning steps, each
+diagnostics in 1-1.5 minutes on a 2-core machine once its compiled code is cached; most of that is compiling,
+sampling takes 10-15 s. To keep this notebook short it runs 2 chains × 100 draws after 200 tuning steps, each
 trajectory capped at 2⁶ leapfrog steps (`max_treedepth=6`; the full run's are mostly 2⁴): enough to show every
 step and table, not a posterior to use (its diagnostics fail, and the engine refuses such a run).
 
