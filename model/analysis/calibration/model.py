@@ -188,9 +188,9 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
         return {n: pt.specify_shape(part, (1,))
                 for n, part in zip(which, pt.split(vector, [1] * len(which), n_splits=len(which)))}
 
-    def correlate(z_indep):
-        # z = chol @ z_indep, written elementwise (no BLAS needed; PyTensor's pip build has none)
-        return pt.sum(pt.constant(chol) * z_indep[None, :], axis=1)
+    def correlate(z_indep, rows=slice(None)):
+        # z = chol @ z_indep (its ``rows``), written elementwise (no BLAS needed; PyTensor's pip build has none)
+        return pt.sum(pt.constant(chol[rows]) * z_indep[None, :], axis=1)
 
     with pm.Model(coords=coords) as model:
         if rep is None:
@@ -211,9 +211,8 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
             def values_of(z_indep, wanted):
                 # only the rows of the copula and the marginals of the entries asked for
                 rows = [i for i, n in enumerate(names) if n in wanted]
-                z_rows = pt.sum(pt.constant(chol[rows]) * z_indep[None, :], axis=1)
-                return {**fixed, **data, **split(transforms.values(z_rows, [ordered[i] for i in rows]),
-                                                 [names[i] for i in rows])}
+                picked = transforms.values(correlate(z_indep, rows), [ordered[i] for i in rows])
+                return {**fixed, **data, **split(picked, [names[i] for i in rows])}
 
             z_full, log_density = reparametrisation.scores(rep, coordinates, z0, chol, values_of)
             pm.Potential("coordinaten_dichtheid", log_density)
