@@ -35,7 +35,7 @@ magnitude (divergences, low ESS of the discrepancy). The per-figure discrepancie
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -129,6 +129,10 @@ class ModelInfo:
     printed: np.ndarray
     settings: tuple[str, ...]
     reparametrised: bool = False    # the sum and capaciteit coordinates (model.analysis.calibration.reparametrisation)
+    #: Where the samplers start, by variable (before their jitter): the coordinates at the priors' point values (a
+    #: start at 0, a flat variable's default, is far out in the tails). Passed to each sampler rather than set as the
+    #: variable's ``initval``: a model with initial values cannot be frozen, and the JAX backends need it frozen.
+    initial_point: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None,
@@ -181,6 +185,7 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
     coords = {"parameter": list(names), "figuur": [f.name for f in figures], "kolom": list(KOLOMMEN)}
     fixed: dict[str, Any] = {n: float(e.point) for n, e in priors.entries.items() if e.fixed}
     rep = reparametrisation.plan(names, marginals, chol, [f.quantity for f in figures]) if reparametrise else None
+    initial_point: dict[str, np.ndarray] = {}
     ordered = [marginals[n] for n in names]
 
     def split(vector, which=names):
@@ -202,10 +207,10 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
             model.add_coord("vrij", [names[i] for i in free])
             model.add_coord("coordinaat", list(rep.coordinates))
             z_free = pm.Normal("z_vrij", 0.0, 1.0, dims="vrij")
-            # started where the priors' point values are (a flat start at 0 is far out in the tails)
+            # the samplers start where the priors' point values are (ModelInfo.initial_point)
             start = reparametrisation.coordinates_of(rep, {**priors.values("point"), **data})
-            coordinates = pm.Flat("coordinaten", dims="coordinaat",
-                                  initval=start if start is not None else np.zeros(len(rep.coordinates)))
+            initial_point["coordinaten"] = start if start is not None else np.zeros(len(rep.coordinates))
+            coordinates = pm.Flat("coordinaten", dims="coordinaat")
             z0 = pt.set_subtensor(pt.zeros(len(names))[np.asarray(free, dtype="int64")], z_free)
 
             def values_of(z_indep, wanted):
@@ -245,5 +250,5 @@ def build_model(priors: PriorSet | None = None, gebieden: Gebieden | None = None
         totals = column_totals(lines)
         pm.Deterministic("kolomtotaal", pt.stack([pick(totals[k], -1) for k in KOLOMMEN]), dims="kolom")
     info = ModelInfo(names=names, marginals=marginals, chol=chol, figures=figures, printed=y, settings=settings,
-                     reparametrised=rep is not None)
+                     reparametrised=rep is not None, initial_point=initial_point)
     return model, info
