@@ -64,6 +64,7 @@ on its own. Otherwise :func:`plan` leaves that part out (None: both).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
@@ -510,14 +511,39 @@ def _held_root():
     expression, 12 nested steps took numba's compiler more than 15 minutes."""
     import pytensor
     import pytensor.tensor as pt
-    from pytensor.compile.builders import OpFromGraph
-
     target, s = pt.dscalar("target"), pt.dscalar("s")
     steps = pytensor.scan(lambda d, t, sp: pt.maximum(_newton_step(d, t, sp), D_MIN),
                           outputs_info=[pt.maximum(target / s, D_MIN)], non_sequences=[target, s],
                           n_steps=NEWTON_STEPS, return_updates=False)
-    return OpFromGraph([target, s], [steps[-1]], inline=False, name="newton_psi",
-                       lop_overrides=lambda inputs, outputs, grads: [pt.zeros_like(v) for v in inputs])
+    return _held_root_type()([target, s], [steps[-1]], inline=False, name="newton_psi",
+                             lop_overrides=lambda inputs, outputs, grads: [pt.zeros_like(v) for v in inputs])
+
+
+@functools.cache
+def _held_root_type():
+    """The type of the held root's operation: an OpFromGraph of its own, so that a backend can be told what its
+    gradient is (:func:`register_jax`)."""
+    from pytensor.compile.builders import OpFromGraph
+
+    class HeldRoot(OpFromGraph):
+        """The Newton iteration of :func:`_solve_psi`, its gradient zero."""
+
+    return HeldRoot
+
+
+def register_jax() -> None:
+    """Give the JAX backends the held root's zero gradient. JAX differentiates the graph it is given itself, not
+    with PyTensor's gradient (nutpie's and NumPyro's JAX samplers), and would otherwise run back through the Newton
+    steps: at the converged root the same gradient (the derivative of a Newton step in d is zero there), at about
+    10% more time per gradient (full calibration, 2026-12-03)."""
+    import jax
+    from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.link.jax.dispatch.basic import jax_funcify_OpFromGraph
+
+    @jax_funcify.register(_held_root_type())
+    def _held(op, node=None, **kwargs):
+        inner = jax_funcify_OpFromGraph(op, node=node, **kwargs)
+        return lambda *inputs: jax.lax.stop_gradient(inner(*inputs))
 
 
 def scores(rep: Reparametrisation, coordinates, z_free_full, chol: np.ndarray,
