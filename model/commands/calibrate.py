@@ -47,7 +47,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     p = sub.add_parser(
         "calibrate",
-        help="Bayesian calibration (NUTS: nutpie, or PyMC) of the kentallen against the report's published figures",
+        help="Bayesian calibration (NUTS: nutpie, NumPyro or PyMC) of the kentallen against the report's published figures",
         description="Calibrate the priors against the published figures; writes a new run folder under --out. "
                     "Exits 1 when the diagnostics fail (the run is written but marked usable: false).")
     p.add_argument("--quick", action="store_true",
@@ -56,15 +56,19 @@ def register(sub) -> None:
     p.add_argument("--tune", type=non_negative_int, default=None,
                    help="tuning steps per chain (default: the configuration's)")
     p.add_argument("--chains", type=positive_int, default=None, help="chains (default: the configuration's)")
-    p.add_argument("--sampler", choices=("nutpie", "pymc"), default=None,
-                   help="NUTS implementation (default nutpie, numba backend; pymc: PyMC's own NUTS)")
+    from model.analysis.calibration.sampling import FULL, SAMPLERS
+
+    p.add_argument("--sampler", choices=tuple(SAMPLERS), default=None,
+                   help=f"NUTS implementation (default {FULL.sampler}: "
+                        + "; ".join(f"{k}: {v}" for k, v in SAMPLERS.items()) + ")")
     p.add_argument("--max-treedepth", type=positive_int, default=None,
                    help="cap each NUTS trajectory at 2**N leapfrog steps (default: the configuration's, 10); a lower "
                         "cap is cheaper and mixes worse")
     p.add_argument("--seed", type=seed, default=1, help="random seed (default 1)")
     add_out(p)
     p.add_argument("--cores", type=positive_int, default=None,
-                   help="processes for the chains (default: PyMC's, min(chains, CPUs))")
+                   help="processes for the chains of nutpie and PyMC (default min(chains, CPUs)); NumPyro runs one XLA "
+                        "device per chain whatever this says (its draws depend on that layout)")
     add_priors(p)
     p.add_argument("--progress", action="store_true", help="show PyMC's progress bar")
     p.set_defaults(func=_cmd_calibrate)

@@ -46,8 +46,8 @@ SCHEMA = "npvr-manifest/1"
 MANIFEST = "manifest.json"
 OWNER = "OWNER"
 TMP_PREFIX = ".tmp-"
-PACKAGES = ("numpy", "scipy", "numba", "xarray", "h5netcdf", "pymc", "pytensor", "arviz", "SALib", "dask",
-            "distributed", "matplotlib", "pyyaml")
+PACKAGES = ("numpy", "scipy", "numba", "xarray", "h5netcdf", "pymc", "pytensor", "nutpie", "jax", "jaxlib", "numpyro",
+            "arviz", "SALib", "dask", "distributed", "matplotlib", "pyyaml")
 
 
 # --------------------------------------------------------------------------------------------- identity

@@ -1,13 +1,14 @@
-"""Sampling the calibration model with NUTS (nutpie by default, or PyMC's) and judging the result with ArviZ.
+"""Sampling the calibration model with NUTS (NumPyro's by default, nutpie's or PyMC's) and judging the result with
+ArviZ.
 
 :func:`sample` runs NUTS (:data:`SAMPLERS`; the configuration's ``sampler``) on the latent scores of all non-fixed
 entries (entries no figure depends on keep their prior; the pinned sums and the capaciteit shortfalls in their own
 coordinates, :mod:`model.analysis.calibration.reparametrisation`); PyMC's NUTS with a dense mass matrix
 (``jitter+adapt_full``: the printed totals pin down sums and products of many entries, narrow ridges not aligned
 with any one axis), nutpie with its own adaptation of a diagonal mass matrix with a low-rank correction (the same
-reason). It checks R-hat, bulk and tail ESS and divergences
-(:func:`diagnose`). A run that fails its diagnostics is marked not usable, with a message naming each failed
-check and its worst parameter.
+reason), NumPyro with a diagonal one (the coordinates take out the ridges that need more). It checks R-hat, bulk
+and tail ESS and divergences (:func:`diagnose`). A run that fails its diagnostics is marked not usable, with a
+message naming each failed check and its worst parameter.
 
 Thresholds (:class:`Thresholds`): max R-hat < 1.01, min bulk and tail ESS > 400 (100 per chain, Vehtari et al.
 2021), no divergences. The checks gate on the entries' values (``kental``) and the discrepancy sd; the diagnostics of
@@ -25,6 +26,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from model.analysis.calibration import reparametrisation
 from model.analysis.calibration.model import ModelInfo, build_model
 from model.spec.data import Gebieden, load_gebieden
 from model.spec.priors import PriorSet
@@ -48,8 +50,10 @@ class Config:
 
     ``sampler`` (:data:`SAMPLERS`): ``nutpie`` (nutpie's NUTS on the PyMC model, numba backend; its own mass-matrix
     adaptation, ``init`` unused; ``low_rank``: its diagonal mass matrix with a low-rank correction, which adapts to
-    the posterior's correlations, instead of the diagonal alone) or ``pymc`` (PyMC's NUTS with the dense mass matrix
-    of ``init``; ``low_rank`` unused). ``max_treedepth``
+    the posterior's correlations, instead of the diagonal alone), ``numpyro`` (NumPyro's NUTS through PyMC, the model
+    compiled to JAX, a diagonal mass matrix, the chains in parallel: :func:`sample_numpyro`; ``init`` and
+    ``low_rank`` unused) or ``pymc`` (PyMC's NUTS with the dense mass matrix of ``init``; ``low_rank`` unused).
+    ``max_treedepth``
     caps each NUTS trajectory at 2**max_treedepth leapfrog steps (the samplers' default 10). The shipped
     configurations keep the default; a cap makes a run cheaper and its chains mix worse, so it suits runs whose
     posterior nobody uses (the tests of the job's plumbing)."""
@@ -71,24 +75,32 @@ class Config:
                              f"{list(SAMPLERS)})")
 
 
-#: The samplers a configuration can name, with what the manifest calls them. nutpie is the default: on this
-#: project's 2-core machine, full configuration, the same model (bench/samplers.py, issue #16) it is the fastest of
-#: those that pass the diagnostics (the closing note of issue #16 has the table).
-SAMPLERS = {"nutpie": "nutpie NUTS (numba backend)", "pymc": "PyMC NUTS"}
+#: The samplers a configuration can name, with what the manifest calls them. NumPyro is the shipped configurations':
+#: on this project's 2-core machine, full configuration, the same model (``bench/samplers.py``, 2026-12-03, seed 1)
+#: every sampler below passed the diagnostics; NumPyro took 52 s end to end with its compiled code cached and 68 s on
+#: an empty cache, nutpie (numba) 56 s and 219 s (its compilation), nutpie with the JAX backend 83-84 s (the sampler
+#: calls back into Python for every gradient).
+#: nutpie's numba draws also differed between its warm and empty cache at the same seed (max R-hat 1.0070 against
+#: 1.0040): the numba code compiled anew is not the code loaded from its cache, to the last bit. NumPyro's did not,
+#: nor between one XLA device and several (``tests/analysis/test_calibration.py``). The closing note of issue #16
+#: has the table.
+SAMPLERS = {"nutpie": "nutpie NUTS (numba backend)", "pymc": "PyMC NUTS", "numpyro": "NumPyro NUTS (JAX backend)"}
 
 
-#: The full configuration: 4 chains × 1000 draws after 1000 tuning steps, nutpie with the low-rank mass matrix.
-#: Measured on this machine (2026-12-03, the reparametrised model of issue #16 with its three parts,
-#: ``python bench/calibration.py --configs full --seeds 1 2 3 4 5 6``): 6 of 6 seeds usable, max R-hat 1.0036-1.0049,
-#: min ESS bulk 1449-1681, tail 1829-1993, 0 divergences, about 15 leapfrog steps per draw, sampling 12-16 s. With
-#: 500 tuning steps (the same command with ``--tune 500``) sampling took 7-10 s and 5 of 6 were usable: seed 4 ended
-#: with a divergence. With 2000 (the setting before) sampling took about 24 s.
-FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95)
+#: The full configuration: 4 chains × 1000 draws after 1000 tuning steps, NumPyro with a diagonal mass matrix (about
+#: 60 leapfrog steps per draw; its dense mass matrix took 28 and more time, ``bench/samplers.py``). The model's
+#: coordinates (:mod:`model.analysis.calibration.reparametrisation`) leave a diagonal enough. Measured on this machine
+#: (2026-12-03, ``python bench/calibration.py --configs full quick --seeds 1 2 3 4 5 6``): 6 of 6 seeds usable, max
+#: R-hat 1.0032-1.0049, min ESS bulk 1850-2203, tail 1945-2343, 0 divergences, 34-36 s a run once JAX's code was
+#: compiled (the first, 65 s, compiled it).
+FULL = Config("full", draws=1000, tune=1000, chains=4, target_accept=0.95, sampler="numpyro")
 #: The reduced configuration (``--quick``, the notebook): 4 chains × 500 draws after 1000 tuning steps, the same
 #: thresholds. Four chains, not two: with ~90 parameters the largest R-hat of 2 × 500 well-mixed draws exceeds 1.01
 #: by chance. A long tuning phase and ``target_accept`` 0.95 (smaller steps) keep it free of divergences: with 400
-#: tuning steps at 0.9, one or two divergences in a run were common (bench/calibration.py has the figures).
-QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95)
+#: tuning steps at 0.9, one or two divergences in a run were common (bench/calibration.py has the figures). With
+#: NumPyro (the same command as the full configuration's) 5 of 6 seeds were usable, narrowly: max R-hat 1.0059-1.0099,
+#: seed 1 1.0101; 30-32 s a run, little less than the full configuration's 34-36 s, which is the one to use.
+QUICK = Config("quick", draws=500, tune=1000, chains=4, target_accept=0.95, sampler="numpyro")
 CONFIGS = {c.name: c for c in (FULL, QUICK)}
 
 #: Seconds per NUTS iteration per core, a floor for estimates: measured on this project's 2-core machine, the full
@@ -171,15 +183,17 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
             var_names=["kental", "z", "figuur_model", "kolomtotaal", "sigma_discrepantie", "gepubliceerd"],
             random_seed=seed + 7919, compile_kwargs={"mode": mode}, model=prior_model)
         t_prior = time.perf_counter()
+        t_compile = None
         if config.sampler == "nutpie":
-            idata, t_compile = sample_nutpie(model, config, seed, cores, progressbar)
+            idata, t_compile = sample_nutpie(model, info, config, seed, cores, progressbar)
+        elif config.sampler == "numpyro":
+            idata = sample_numpyro(model, info, config, seed, progressbar)
         else:
             idata = pm.sample(model=model, draws=config.draws, tune=config.tune, chains=config.chains, cores=cores,
                               random_seed=seed, init=config.init, target_accept=config.target_accept,
                               max_treedepth=config.max_treedepth, progressbar=progressbar,
                               compute_convergence_checks=False, idata_kwargs={"log_likelihood": False},
-                              compile_kwargs={"mode": mode})
-            t_compile = None
+                              compile_kwargs={"mode": mode}, initvals=info.initial_point or None)
         t_sample = time.perf_counter()
         # the potential of the capaciteit coordinates is part of the prior of the parameters; the predictive of the
         # printed figures given a posterior draw of every parameter does not depend on it
@@ -207,14 +221,22 @@ def sample(priors: PriorSet, config: Config = FULL, seed: int = 1, *, figures: S
                        diagnostics={**diag, "cores": cores}, timings=timings)
 
 
-def sample_nutpie(model, config: Config, seed: int, cores: int, progressbar: bool = False, **settings):
-    """nutpie's NUTS on ``model`` (numba backend) in ``config``: the trace, with the sample stats under the names
-    :func:`diagnose` reads, and the seconds its compilation took. ``settings``: more of nutpie's (e.g.
-    ``low_rank_modified_mass_matrix=False``, bench/samplers.py), over those of ``config``."""
+def sample_nutpie(model, info: ModelInfo, config: Config, seed: int, cores: int, progressbar: bool = False, *,
+                  backend: str = "numba", **settings):
+    """nutpie's NUTS on ``model`` (``backend``: numba, or jax with JAX's own gradient) in ``config``, started at
+    ``info.initial_point``: the trace, with the sample stats under the names :func:`diagnose` reads, and the seconds
+    its compilation took. ``settings``: more of nutpie's (e.g. ``low_rank_modified_mass_matrix=False``,
+    bench/samplers.py), over those of ``config``."""
     import nutpie
 
     t = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    if backend == "jax":
+        _jax_compile_cache()
+        reparametrisation.register_jax()
+        compiled = nutpie.compile_pymc_model(model, backend="jax", gradient_backend="jax",
+                                             initial_points=info.initial_point or None)
+    else:
+        compiled = nutpie.compile_pymc_model(model, backend=backend, initial_points=info.initial_point or None)
     t_compile = time.perf_counter() - t
     settings = {"low_rank_modified_mass_matrix": config.low_rank, **settings}
     idata = nutpie.sample(compiled, draws=config.draws, tune=config.tune, chains=config.chains, cores=cores,
@@ -224,6 +246,63 @@ def sample_nutpie(model, config: Config, seed: int, cores: int, progressbar: boo
     idata.sample_stats = stats.rename({k: v for k, v in (("depth", "tree_depth"), ("step_size_bar", "step_size"))
                                        if k in stats and v not in stats})
     return idata, t_compile
+
+
+def sample_numpyro(model, info: ModelInfo, config: Config, seed: int, progressbar: bool = False, **nuts):
+    """NumPyro's NUTS on ``model`` through PyMC (the model frozen and compiled to JAX; JAX's own gradient), in
+    ``config``, started at ``info.initial_point`` (PyMC's jitter added): the trace, with the sample stats under the
+    names :func:`diagnose` reads. A diagonal mass matrix (``nuts``: more of NumPyro's NUTS settings, e.g.
+    ``dense_mass=True``, bench/samplers.py).
+
+    The chains run in parallel, one XLA host device each (:func:`_host_devices`), whatever the cores: the draws
+    depend on how the chains are laid out on devices (one device, the chains in sequence, gave other draws at the
+    same seed, 2026-12-03), so the layout is fixed. They do not depend on JAX's disk cache
+    (``tests/analysis/test_calibration.py``). Where JAX was started in this process with fewer devices than chains,
+    the chains run in sequence, with a warning."""
+    _host_devices(config.chains)     # before JAX starts its backend
+    import jax
+    import pymc as pm
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    _jax_compile_cache()
+    reparametrisation.register_jax()
+    nuts = {"dense_mass": False, "max_tree_depth": config.max_treedepth, **nuts}
+    chain_method = "parallel"
+    if jax.local_device_count() < config.chains:
+        chain_method = "sequential"
+        warnings.warn(f"JAX was started with {jax.local_device_count()} device(s) for {config.chains} chains: the "
+                      "chains run in sequence, and their draws differ from those of a fresh process", stacklevel=2)
+    return pm.sample(model=freeze_dims_and_data(model), draws=config.draws, tune=config.tune, chains=config.chains,
+                     random_seed=seed, target_accept=config.target_accept, nuts_sampler="numpyro",
+                     initvals=info.initial_point or None, progressbar=progressbar, compute_convergence_checks=False,
+                     idata_kwargs={"log_likelihood": False},
+                     nuts_sampler_kwargs={"chain_method": chain_method, "nuts_kwargs": nuts})
+
+
+#: JAX's compiled code is kept on disk if it took at least this long to compile.
+JAX_CACHE_MIN_COMPILE_S = 0.5
+
+
+def _jax_compile_cache() -> None:
+    """Keep JAX's compiled code between processes, beside PyTensor's: ``<PyTensor's base_compiledir>/jax``, so that
+    one setting (``PYTENSOR_FLAGS=base_compiledir=...``) moves or empties both; a directory the user gave JAX
+    (``JAX_COMPILATION_CACHE_DIR``) is kept. JAX compiles the same program to the same code, so the draws do not
+    depend on whether it came from the cache (``bench/samplers.py``, warm against cold). Measured (full
+    configuration, seed 1, 2026-12-03): NumPyro's run 66.5 s on an empty cache, 52.0 s with it filled."""
+    import jax
+    import pytensor
+
+    if not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", os.path.join(pytensor.config.base_compiledir, "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", JAX_CACHE_MIN_COMPILE_S)
+
+
+def _host_devices(n: int) -> None:
+    """Ask XLA for ``n`` CPU devices (NumPyro's parallel chains need one each). It takes effect only before JAX
+    starts its CPU backend, so once per process: a later call with more chains than devices runs them in sequence."""
+    import numpyro
+
+    numpyro.set_host_device_count(max(n, 1))
 
 
 def diagnose(idata, names: Sequence[str], thresholds: Thresholds) -> dict:

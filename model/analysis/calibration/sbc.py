@@ -12,8 +12,10 @@ marginals and copula as in the calibration), simulates each figure as its model 
 (rounding sd and relative discrepancy; the model scales the discrepancy by the observed figure, the simulation by
 the model value, a second-order difference of relative size sigma_discrepantie²), samples the posterior on those
 figures and records the rank of each true value among ``L`` posterior draws thinned evenly from the chains. The
-sampler is the configuration's: nutpie (the calibration's own) compiles the model once and samples each replicate's
-data set on it (``with_data``); PyMC's NUTS samples the model with the data set swapped in.
+sampler is the configuration's: nutpie compiles the model once and samples each replicate's data set on it
+(``with_data``); PyMC's NUTS samples the model with the data set swapped in. Not NumPyro, the shipped
+configurations' sampler: its frozen model holds the data set as constants, so every replicate would compile anew;
+what SBC checks is the model's posterior, which the samplers share.
 ``bench/sbc.py`` prints the figures; ``tests/analysis/test_calibration.py`` runs a small version.
 """
 
@@ -104,6 +106,10 @@ def run_sbc(priors: PriorSet, replicates: int, seed: int = 1, *, n_ranked: int =
     and ``sigma_discrepantie``). ``progress(k, result_so_far)`` is called after each replicate."""
     import pymc as pm
 
+    if config.sampler not in ("nutpie", "pymc"):
+        # NumPyro's model is frozen with its data as constants: every replicate would compile anew
+        raise ValueError(f"configuration {config.name}: sampler: SBC samples with nutpie (compiled once, each "
+                         f"replicate swapping the data) or pymc, not {config.sampler!r}")
     t0 = time.perf_counter()
     gebieden = gebieden if gebieden is not None else load_gebieden()
     reduced = reduced_priors(priors, sampled)
