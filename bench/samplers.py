@@ -6,13 +6,17 @@ same configuration (``--config``: chains x draws after tuning) and the same diag
     python bench/samplers.py                     # full configuration, PyTensor's compile cache warm and empty
     python bench/samplers.py --config quick --samplers pymc
 
-Samplers: ``pymc`` (PyMC's NUTS, dense mass matrix), ``nutpie`` (the calibration's default: nutpie with its
-low-rank mass matrix) and ``nutpie-diag`` (nutpie with its diagonal mass matrix alone).
+Samplers: ``pymc`` (PyMC's NUTS, dense mass matrix), ``nutpie`` (nutpie, numba backend, with its low-rank mass
+matrix), ``nutpie-diag`` (the same with its diagonal mass matrix alone), ``nutpie-jax`` (nutpie with the JAX backend
+and JAX's gradient, low-rank), ``numpyro`` (NumPyro's NUTS through PyMC, JAX, diagonal mass matrix, chains in
+parallel on XLA host devices) and ``numpyro-dense`` (the same with a dense mass matrix). For NumPyro "compile" is
+only the model's build: JAX compiles inside the run, which "sample" then includes.
 
 Each measurement runs in a fresh Python process, so what one sampler compiled never helps the next: "warm" uses
 PyTensor's default compile directories (filled by a short untimed run first), "cold" a new empty base directory
-(``base_compiledir``: PyTensor's C modules and its numba cache, which nutpie's numba backend uses; the first-ever
-calibration on a machine). Times: build (the PyMC model), compile (the sampler's functions), sample, and the
+(``base_compiledir``: PyTensor's C modules, its numba cache, which nutpie's numba backend uses, and the JAX cache the
+calibration keeps beside them, ``model.analysis.calibration.sampling._jax_compile_cache``; the first-ever calibration
+on a machine). Times: build (the PyMC model), compile (the sampler's functions), sample, and the
 end-to-end total of the process. Run on an otherwise idle machine: every measurement uses both cores.
 """
 
@@ -40,7 +44,7 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
     import pymc as pm
 
     from model.analysis.calibration.model import build_model
-    from model.analysis.calibration.sampling import CONFIGS, compile_mode, diagnose, sample_nutpie
+    from model.analysis.calibration.sampling import CONFIGS, compile_mode, diagnose, sample_numpyro, sample_nutpie
     from model.spec.priors import load_priors
     from model.spec.provenance import calibration_priors
 
@@ -59,11 +63,16 @@ def _measure(sampler: str, config_name: str, seed: int) -> dict:
             idata = pm.sample(draws=config.draws, tune=config.tune, chains=config.chains, cores=2, random_seed=seed,
                               init=config.init, target_accept=config.target_accept, progressbar=False,
                               compute_convergence_checks=False, idata_kwargs={"log_likelihood": False},
-                              compile_kwargs={"mode": compile_mode()})
+                              compile_kwargs={"mode": compile_mode()}, initvals=info.initial_point or None)
     elif sampler.startswith("nutpie"):
-        idata, seconds = sample_nutpie(model, config, seed, cores=2,
+        idata, seconds = sample_nutpie(model, info, config, seed, cores=2,
+                                       backend="jax" if sampler == "nutpie-jax" else "numba",
                                        low_rank_modified_mass_matrix=sampler != "nutpie-diag")
         t_compile = t_build + seconds
+    elif sampler.startswith("numpyro"):
+        # NumPyro compiles inside its run (JAX traces and compiles on the first call): compile counts as sampling
+        idata = sample_numpyro(model, info, config, seed, dense_mass=sampler == "numpyro-dense")
+        t_compile = t_build
     else:
         raise SystemExit(f"unknown sampler {sampler!r}")
     t_sample = time.perf_counter()
@@ -93,7 +102,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="full")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--samplers", nargs="+", default=["pymc", "nutpie", "nutpie-diag"])
+    ap.add_argument("--samplers", nargs="+", default=["pymc", "nutpie", "nutpie-diag", "nutpie-jax", "numpyro",
+                                                         "numpyro-dense"])
     ap.add_argument("--caches", nargs="+", default=["warm", "cold"], choices=["warm", "cold"])
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
