@@ -20,7 +20,7 @@ counted twice, once in a prior and once as an observation (docs/sources.md §6; 
 `results.prior_set` names the set).
 
 This notebook asks the inverse question with the full uncertainty: **given the printed figures, how do the priors
-change?** It runs a Bayesian calibration (NUTS: nutpie on the PyMC model) of every non-fixed prior entry against every printed figure,
+change?** It runs a Bayesian calibration (NUTS: NumPyro's, on the PyMC model compiled to JAX) of every non-fixed prior entry against every printed figure,
 then shows
 
 1. the observation table (the printed figures and what each measures),
@@ -30,8 +30,8 @@ then shows
 5. the calibrated Table 1.2 column totals.
 
 It runs a **short demonstration** (2 chains × 100 draws) so that it runs in a few minutes; for real use run
-`python cli.py calibrate` (4 chains × 1000 draws after 1000 tuning steps: 1-1.5 minutes on 2 cores once its
-compiled code is cached, 4-5 minutes the first time on a machine). The run is written to a temporary folder,
+`python cli.py calibrate` (4 chains × 1000 draws after 1000 tuning steps: about 1 minute on 2 cores, the
+first time on a machine too). The run is written to a temporary folder,
 so this notebook never changes which run counts as `gekalibreerd`.
 """)
 
@@ -83,22 +83,23 @@ With the independent priors (wide where there is no independent evidence) the po
 the printed figures pin sums of entries, not which entry carries them. The calibration samples those sums, the
 capaciteit shortfalls and the totals of herstructurering woningen and winkels in their own coordinates (exact
 changes of variables, `model.analysis.calibration.reparametrisation`), and the full configuration (`python cli.py
-calibrate`, 4 chains × 1000 draws after 1000 tuning steps, nutpie with its low-rank mass matrix) passes its
-diagnostics in 1-1.5 minutes on a 2-core machine once its compiled code is cached; most of that is compiling,
-sampling takes 10-15 s. To keep this notebook short it runs 2 chains × 100 draws after 200 tuning steps, each
-trajectory capped at 2⁶ leapfrog steps (`max_treedepth=6`; the full run's are mostly 2⁴): enough to show every
-step and table, not a posterior to use (its diagnostics fail, and the engine refuses such a run).
+calibrate`, 4 chains × 1000 draws after 1000 tuning steps, NumPyro with a diagonal mass matrix, the chains in
+parallel) passes its diagnostics in about a minute on a 2-core machine, half of it compiling and preparing. To
+keep this notebook short it runs 2 chains × 100 draws after 200 tuning steps, each trajectory capped at 2⁶ leapfrog
+steps (`max_treedepth=6`; the full run takes about 60 per draw): enough to show every step and table, not a
+posterior to use (its diagnostics fail, and the engine refuses such a run).
 
 Each non-fixed entry gets a latent standard-normal score; the scores are correlated with the copula of
 `priors/correlaties.yaml` and mapped to values through the entry's own fitted marginal, the same transform the
 Monte Carlo engine uses. The kernels are the deelopgaven's own formulas, evaluated on PyTensor variables.
-The first run on a machine compiles the model (numba, cached by PyTensor); later runs reuse the cache.
+Every run compiles the model to JAX; JAX keeps the compiled sampler on disk, which later runs reuse.
 """)
 
 code("""
 out = Path(tempfile.mkdtemp(prefix="npvr-kalibratie-"))
 t0 = time.perf_counter()
-DEMO = Config("demo", draws=100, tune=200, chains=2, target_accept=QUICK.target_accept, max_treedepth=6)
+DEMO = Config("demo", draws=100, tune=200, chains=2, target_accept=QUICK.target_accept, max_treedepth=6,
+              sampler=QUICK.sampler)
 result = calibrate_job(priors, DEMO, seed=2025, out=out)
 print(f"{time.perf_counter() - t0:.0f} s; run folder {result.path.name}")
 print(f"{DEMO.chains} chains x {DEMO.draws} draws after {DEMO.tune} tuning steps, target_accept {DEMO.target_accept}, max_treedepth {DEMO.max_treedepth}")

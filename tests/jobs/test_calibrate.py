@@ -34,7 +34,8 @@ from model.spec.published import PUBLISHED
 
 #: What these tests check is the job's plumbing (files, manifest, reading back), not the posterior: a short run with
 #: shallow trajectories (at most 2**5 leapfrog steps) keeps them quick, on PyMC's sampler (whose compiled C modules
-#: every model of a test session shares; nutpie's path through the job is run by notebook 03).
+#: every model of a test session shares; the shipped configurations' sampler, NumPyro, runs through the job in
+#: notebook 03).
 SHORT = Config("test", draws=200, tune=300, chains=2, target_accept=0.95, max_treedepth=5, sampler="pymc",
                thresholds=Thresholds(min_ess_bulk=150.0, min_ess_tail=150.0))
 RUN_FILES = {"posterior.nc", "diagnostics.json", "prior_posterior.csv", "prior_posterior.png", "prior_posterior.svg",
